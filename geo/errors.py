@@ -1,0 +1,64 @@
+"""The error family of ``geo``: every bad input raises a subclass of :class:`GeoError`.
+
+Each error knows its HTTP meaning (``http_status``) so the web layer can map it with a single
+handler, and carries the file, row and field it is about so a planner can act on the message.
+"""
+
+from __future__ import annotations
+
+
+class GeoError(Exception):
+    """Base class of every error ``geo`` raises on purpose."""
+
+    http_status: int = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.file = file
+        self.row = row
+        self.field = field
+        self.detail = message
+        where = []
+        if file is not None:
+            where.append(str(file))
+        if row is not None:
+            where.append(f"row {row}")
+        if field is not None:
+            where.append(f"field '{field}'")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the error as a JSON-ready mapping (``error``, ``file``, ``row``, ``field``)."""
+        return {
+            "error": str(self),
+            "type": type(self).__name__,
+            "file": self.file,
+            "row": self.row,
+            "field": self.field,
+        }
+
+
+class ValidationError(GeoError):
+    """A source record or an argument does not have the expected form or value."""
+
+
+class CoordinateError(ValidationError):
+    """A coordinate is not a number, is swapped, or lies outside the expected area."""
+
+
+class NotFoundError(GeoError):
+    """An id, layer or file that was asked for does not exist."""
+
+    http_status = 404
+
+
+class StoreError(GeoError):
+    """The store could not be read or written."""
+
+    http_status = 500

@@ -1,0 +1,155 @@
+"""The layer store: whole layers in and out of a GeoPackage, written atomically.
+
+The store is a small interface (:class:`Store`) with a GeoPackage implementation; a PostGIS one
+can stand beside it later and be chosen by configuration (:func:`open_store`). Layers are
+stored in WGS84 (EPSG:4326).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import geopandas as gpd
+import pyogrio
+
+from geo import crs
+from geo.errors import NotFoundError, StoreError
+from geo.schema import LAYER_NAMES
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_STORE_PATH = ROOT / "data" / "build" / "corridors.gpkg"
+#: Environment variable naming the GeoPackage file (default ``data/build/corridors.gpkg``).
+STORE_PATH_ENV = "CORRIDORS_STORE"
+#: Fixed timestamp written into the GeoPackage metadata so that two builds give the same file.
+BUILD_TIMESTAMP = "2000-01-01T00:00:00Z"
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """What a layer holds: its name, feature count, geometry type and CRS."""
+
+    name: str
+    feature_count: int
+    geometry_type: str
+    crs: str
+
+
+@contextmanager
+def _gdal_options(**options: str) -> Iterator[None]:
+    """Set GDAL configuration options for the duration of a block, then restore them."""
+    before = {k: pyogrio.get_gdal_config_option(k) for k in options}
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
+
+
+class Store(Protocol):
+    """Whole-layer storage: read one layer, list layers, replace all layers at once."""
+
+    def layer_names(self) -> list[str]: ...
+
+    def read(self, name: str) -> gpd.GeoDataFrame: ...
+
+    def info(self) -> list[LayerInfo]: ...
+
+    def write(self, layers: Mapping[str, gpd.GeoDataFrame]) -> None: ...
+
+
+class GeoPackageStore:
+    """A GeoPackage file holding the layers (WGS84), replaced atomically on write."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"GeoPackageStore({str(self.path)!r})"
+
+    def exists(self) -> bool:
+        """Return True when the GeoPackage file is there."""
+        return self.path.is_file()
+
+    def _require(self) -> None:
+        if not self.exists():
+            raise NotFoundError(
+                f"no store at {self.path}; build it with `python run.py build`", file=str(self.path)
+            )
+
+    def layer_names(self) -> list[str]:
+        """Return the names of the layers in the file, in the order they were written."""
+        self._require()
+        return [str(name) for name, _ in pyogrio.list_layers(self.path)]
+
+    def read(self, name: str) -> gpd.GeoDataFrame:
+        """Read a whole layer as a GeoDataFrame in WGS84 (EPSG:4326)."""
+        names = self.layer_names()
+        if name not in names:
+            raise NotFoundError(f"unknown layer {name!r}; expected one of: {', '.join(names)}", field="layer")
+        gdf = pyogrio.read_dataframe(self.path, layer=name, use_arrow=False)
+        return gdf.set_crs(crs.WGS84, allow_override=True) if gdf.crs is None else gdf
+
+    def info(self) -> list[LayerInfo]:
+        """Describe every layer: feature count, geometry type and CRS."""
+        out = []
+        for name in self.layer_names():
+            meta = pyogrio.read_info(self.path, layer=name)
+            out.append(LayerInfo(name, int(meta["features"]), str(meta["geometry_type"]), str(meta["crs"])))
+        return out
+
+    def write(
+        self,
+        layers: Mapping[str, gpd.GeoDataFrame],
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        """Write all layers to a temporary file beside the store, then swap it in atomically."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp.gpkg", dir=self.path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        tmp.unlink()
+        try:
+            with _gdal_options(OGR_CURRENT_DATE=BUILD_TIMESTAMP):
+                for name, gdf in layers.items():
+                    if gdf.crs is None or not gdf.crs.equals(crs.WGS84):
+                        raise StoreError(f"layer {name!r} must be in WGS84 (EPSG:4326), got {gdf.crs}")
+                    pyogrio.write_dataframe(
+                        gdf, tmp, layer=name, driver="GPKG", append=tmp.exists(),
+                        layer_options={"SPATIAL_INDEX": "YES"},
+                    )
+                    if progress:
+                        progress(f"  wrote layer {name}: {len(gdf)} features")
+            os.replace(tmp, self.path)
+        except Exception as exc:
+            tmp.unlink(missing_ok=True)
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"could not write {self.path}: {exc}", file=str(self.path)) from exc
+
+
+def default_store_path() -> Path:
+    """Return the store path from ``CORRIDORS_STORE`` or the default ``data/build/corridors.gpkg``."""
+    return Path(os.environ.get(STORE_PATH_ENV) or DEFAULT_STORE_PATH)
+
+
+def open_store(path: str | os.PathLike[str] | None = None) -> GeoPackageStore:
+    """Open the configured store (a GeoPackage path; default from the environment)."""
+    return GeoPackageStore(path if path is not None else default_store_path())
+
+
+__all__ = [
+    "BUILD_TIMESTAMP",
+    "DEFAULT_STORE_PATH",
+    "GeoPackageStore",
+    "LAYER_NAMES",
+    "LayerInfo",
+    "Store",
+    "default_store_path",
+    "open_store",
+]

@@ -1,0 +1,42 @@
+"""Shared fixtures: a store built once from the real sources into a temporary folder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from geo.build import build_store
+from geo.io import DEFAULT_SOURCES_DIR
+from geo.store import GeoPackageStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path of a GeoPackage built from the repository's sources for this test session."""
+    out = tmp_path_factory.mktemp("store") / "corridors.gpkg"
+    build_store(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def store(store_path: Path) -> GeoPackageStore:
+    """The built store, opened."""
+    return GeoPackageStore(store_path)
+
+
+@pytest.fixture(scope="session")
+def layers(store: GeoPackageStore) -> dict:
+    """Every layer of the built store, read back from the GeoPackage."""
+    return {name: store.read(name) for name in store.layer_names()}
+
+
+@pytest.fixture()
+def sources_copy(tmp_path: Path) -> Path:
+    """A writable copy of data/sources/ that a test may break."""
+    dst = tmp_path / "sources"
+    shutil.copytree(DEFAULT_SOURCES_DIR, dst)
+    return dst

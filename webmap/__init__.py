@@ -1,0 +1,54 @@
+"""webmap: the Flask app of the Luoyang industrial-corridor map.
+
+``create_app(test_config=None)`` builds the app: defaults in one mapping, overridden by environment
+variables, then by ``test_config``; one blueprint per feature. Views only turn requests into plain
+arguments, call ``geo``, and turn its results into responses.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from geo.errors import GeoError
+from geo.store import default_store_path
+
+#: Defaults that run out of the box; each can be set by an environment variable of the same name.
+DEFAULTS: dict[str, Any] = {
+    "CORRIDORS_STORE": None,  # GeoPackage path; None means data/build/corridors.gpkg
+}
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app over the configured store."""
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    for key in DEFAULTS:
+        if os.environ.get(key):
+            app.config[key] = os.environ[key]
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.config["CORRIDORS_STORE"] = str(app.config["CORRIDORS_STORE"] or default_store_path())
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    from webmap import api, pages
+    from webmap.data import Data
+
+    app.extensions["corridors_data"] = Data(app.config["CORRIDORS_STORE"])
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+
+    @app.errorhandler(GeoError)
+    def _geo_error(exc: GeoError):  # one handler maps the whole geo error family
+        return jsonify(exc.to_dict()), exc.http_status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        return jsonify({"error": exc.description, "type": exc.name}), exc.code
+
+    return app
