@@ -4,10 +4,16 @@
 Examples:
   python run.py build            validate data/sources/ and write data/build/corridors.gpkg
   python run.py layers           list the layers of the store, their feature counts and CRS
+  python run.py near --lon 112.45 --lat 34.62 --radius-km 10 [--layer projects] [--crs gcj02]
+  python run.py near --feature luo-mian --radius-km 10 --format geojson
+  python run.py nearest --lon 112.45 --lat 34.62 --layer institutions -k 3
+  python run.py corridors        standing of the four corridors against their 2021 targets
+  python run.py chain [--park ID | --corridor ID]   present and missing links of the battery chain
   python run.py serve            start the map on http://127.0.0.1:8000/ (HOST, PORT settings)
 
 Every coordinate read or written is WGS84 (EPSG:4326) unless an option says otherwise.
-Settings: CORRIDORS_STORE (path of the GeoPackage, default data/build/corridors.gpkg).
+Settings: CORRIDORS_STORE (path of the GeoPackage, default data/build/corridors.gpkg),
+CORRIDOR_BELT_KM (belt half-width either side of a corridor axis, default 15).
 """
 
 from __future__ import annotations
@@ -37,6 +43,89 @@ def _cmd_layers(args: argparse.Namespace) -> int:
     print(f"store: {store.path}")
     for row in [header, *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def _engine(args: argparse.Namespace):
+    from geo.query import QueryEngine
+    from geo.store import open_store
+
+    return QueryEngine(open_store(args.store).read_all())
+
+
+RESULT_TABLE = ("distance_km", "layer", "id", "name_zh", "name_en", "status")
+
+
+def _print_result(gdf, fmt: str, **members) -> None:
+    from geo import formats
+
+    if fmt == "geojson":
+        print(formats.dumps(formats.feature_collection(gdf, **members)))
+    elif fmt == "json":
+        print(formats.dumps({**members, "features": formats.records(gdf)}))
+    elif fmt == "csv":
+        sys.stdout.write(formats.to_csv(gdf))
+    else:
+        print(formats.to_table(formats.records(gdf), [c for c in RESULT_TABLE if c in gdf.columns]))
+
+
+def _cmd_near(args: argparse.Namespace) -> int:
+    result = _engine(args).near(radius_km=args.radius_km, lon=args.lon, lat=args.lat, system=args.crs,
+                                feature=args.feature, layer=args.layer)
+    if args.format == "table":
+        q = result.query
+        where = f"feature {q['feature']}" if "feature" in q else f"({q['lon']}, {q['lat']}) WGS84"
+        print(f"within {q['radius_km']:g} km of {where}: {len(result.features)} features (distances geodesic, km)")
+        _print_result(result.features, "table")
+        s = result.summary
+        print(f"by layer: {s['by_layer']}  by status: {s['by_status']}")
+        invest = "unknown" if s["investment_cny_100m"] is None else f"{s['investment_cny_100m']:g} 亿元"
+        print(f"investment inside: {invest} ({s['projects_with_investment']} projects with a figure, "
+              f"{s['projects_without_investment']} without)")
+    else:
+        _print_result(result.features, args.format, query=result.query, summary=result.summary)
+    return 0
+
+
+def _cmd_nearest(args: argparse.Namespace) -> int:
+    gdf = _engine(args).nearest(layer=args.layer, k=args.k, lon=args.lon, lat=args.lat, system=args.crs,
+                                feature=args.feature)
+    _print_result(gdf, args.format, query={"layer": args.layer, "k": args.k, "crs": "EPSG:4326"})
+    return 0
+
+
+def _cmd_corridors(args: argparse.Namespace) -> int:
+    from geo import analysis, formats
+    from geo.store import open_store
+
+    rows = analysis.corridor_standing(open_store(args.store).read_all(), args.belt_km)
+    if args.format == "json":
+        print(formats.dumps(rows))
+        return 0
+    table = [{**r, "target": r["investment_target_2021_cny_100m"],
+              "known": r["investment_known_cny_100m"] if r["investment_known_cny_100m"] is not None else "unknown",
+              "status": ", ".join(f"{k} {v}" for k, v in r["projects_by_status"].items()) or "—",
+              "districts": len(r["districts_crossed"])} for r in rows]
+    print(f"corridor standing (2021 targets, 亿元; belts {rows[0]['belt_km']:g} km either side of the axis)")
+    print(formats.to_table(table, ["id", "name_zh", "target", "known", "projects_named", "projects_in_belt",
+                                   "status", "parks_named", "parks_in_belt", "districts", "axis_length_km"]))
+    return 0
+
+
+def _cmd_chain(args: argparse.Namespace) -> int:
+    from geo import chain, formats
+    from geo.store import open_store
+
+    cov = chain.coverage(open_store(args.store).read_all(), park=args.park, corridor=args.corridor,
+                         chain=args.chain)
+    if args.format == "json":
+        print(formats.dumps(cov))
+        return 0
+    print(f"{cov['name_zh']} {cov['name_en']}: chain {cov['chain']}, "
+          f"{len(cov['present'])}/{len(cov['links'])} links present")
+    table = [{"link": r["link_id"], "name_zh": r["name_zh"], "present": "yes" if r["present"] else "MISSING",
+              "by": "; ".join(f"{b['name_zh']}" for b in r["by"]) or "—"} for r in cov["links"]]
+    print(formats.to_table(table, ["link", "name_zh", "present", "by"]))
     return 0
 
 
@@ -86,6 +175,48 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("layers", help="list the layers of the store with feature counts and CRS")
     p.add_argument("--store", type=Path, default=None, help="GeoPackage to read (default: as for build)")
     p.set_defaults(func=_cmd_layers)
+
+    def add_target(p: argparse.ArgumentParser, feature: bool = True) -> None:
+        p.add_argument("--lon", type=str, help="longitude of the query point (degrees, in --crs)")
+        p.add_argument("--lat", type=str, help="latitude of the query point (degrees, in --crs)")
+        p.add_argument("--crs", default="wgs84", choices=["wgs84", "gcj02", "bd09", "cgcs2000"],
+                       help="coordinate system of --lon/--lat: wgs84 (GPS), gcj02 (AMap/Tencent), bd09 (Baidu)")
+        if feature:
+            p.add_argument("--feature", help="id of a park, project, institution, corridor or district code")
+        p.add_argument("--store", type=Path, default=None, help="GeoPackage to read (default: as for build)")
+
+    formats = ["table", "json", "geojson", "csv"]
+    p = sub.add_parser("near", help="buffer query: everything within --radius-km of a point or a feature",
+                       description="Everything within a geodesic distance of a point (--lon/--lat) or of a "
+                       "feature (--feature id). Output positions are WGS84; distance_km is geodesic to the "
+                       "nearest point of each feature (0 inside).")
+    add_target(p)
+    p.add_argument("--radius-km", required=True, help="search radius in km (0 < r <= 300)")
+    p.add_argument("--layer", default="all", help="parks, projects, institutions, corridors, districts or all")
+    p.add_argument("--format", default="table", choices=formats)
+    p.set_defaults(func=_cmd_near)
+
+    p = sub.add_parser("nearest", help="the k nearest features of a layer to a point or a feature")
+    add_target(p)
+    p.add_argument("--layer", required=True, help="parks, projects, institutions, corridors or districts")
+    p.add_argument("-k", type=int, default=5, help="how many (default 5)")
+    p.add_argument("--format", default="table", choices=formats)
+    p.set_defaults(func=_cmd_nearest)
+
+    p = sub.add_parser("corridors", help="standing of each corridor against its 2021 investment target")
+    p.add_argument("--belt-km", type=float, default=None, help="belt half-width in km (default $CORRIDOR_BELT_KM or 15)")
+    p.add_argument("--format", default="table", choices=["table", "json"])
+    p.add_argument("--store", type=Path, default=None)
+    p.set_defaults(func=_cmd_corridors)
+
+    p = sub.add_parser("chain", help="industrial-chain coverage: present and missing links")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--park", help="id of a park (with the parks under it)")
+    group.add_argument("--corridor", help="id of a corridor (named in its plan or in its belt)")
+    p.add_argument("--chain", default="new_energy", help="chain definition in data/chains/ (default new_energy)")
+    p.add_argument("--format", default="table", choices=["table", "json"])
+    p.add_argument("--store", type=Path, default=None)
+    p.set_defaults(func=_cmd_chain)
 
     p = sub.add_parser("serve", help="start the web map with a production WSGI server (gunicorn)",
                        description="Build the store if it is missing, then serve the map and the JSON API. "

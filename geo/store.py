@@ -95,6 +95,10 @@ class GeoPackageStore:
         gdf = pyogrio.read_dataframe(self.path, layer=name, use_arrow=False)
         return gdf.set_crs(crs.WGS84, allow_override=True) if gdf.crs is None else gdf
 
+    def read_all(self) -> dict[str, gpd.GeoDataFrame]:
+        """Read every layer (WGS84), keyed by name."""
+        return {name: self.read(name) for name in self.layer_names()}
+
     def info(self) -> list[LayerInfo]:
         """Describe every layer: feature count, geometry type and CRS."""
         out = []

@@ -58,3 +58,56 @@ def test_layers_without_a_store_explains(tmp_path):
     out = run("layers", env_store=tmp_path / "missing.gpkg")
     assert out.returncode == 2
     assert "python run.py build" in out.stderr
+
+
+def test_near_geojson(store_path):
+    import json
+
+    out = run("near", "--lon", "112.64", "--lat", "34.615", "--radius-km", "1", "--layer", "projects",
+              "--format", "geojson", env_store=store_path)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 5
+    props = doc["features"][0]["properties"]
+    assert {"id", "layer", "name_zh", "name_en", "distance_km"} <= set(props)
+    assert doc["features"][0]["geometry"]["type"] == "Point"
+    assert doc["summary"]["investment_cny_100m"] == 140
+
+
+def test_near_feature_csv_and_table(store_path):
+    out = run("near", "--feature", "luo-mian", "--radius-km", "10", "--format", "csv", env_store=store_path)
+    assert out.returncode == 0, out.stderr
+    header = out.stdout.splitlines()[0].split(",")
+    assert header[:5] == ["id", "layer", "name_zh", "name_en", "distance_km"] and "crs" in header
+    table = run("near", "--lon", "112.45", "--lat", "34.62", "--radius-km", "10", env_store=store_path)
+    assert "investment inside" in table.stdout and "distance_km" in table.stdout
+
+
+def test_near_in_gcj02(store_path):
+    out = run("near", "--lon", "112.7946", "--lat", "34.7259", "--crs", "gcj02", "--radius-km", "2",
+              "--layer", "projects", "--format", "json", env_store=store_path)
+    assert out.returncode == 0, out.stderr
+    assert '"youbo-battery-foil"' in out.stdout and '"input_crs": "gcj02"' in out.stdout
+
+
+def test_nearest_corridors_chain(store_path):
+    out = run("nearest", "--lon", "112.45", "--lat", "34.62", "--layer", "institutions", "-k", "3",
+              env_store=store_path)
+    assert out.returncode == 0 and len(out.stdout.strip().splitlines()) == 4
+    out = run("corridors", env_store=store_path)
+    assert out.returncode == 0 and "luo-ji-jiao" in out.stdout and "unknown" in out.stdout
+    out = run("chain", "--park", "luoyang-new-energy-park", env_store=store_path)
+    assert out.returncode == 0 and "MISSING" in out.stdout and "中州时代" in out.stdout
+
+
+def test_query_errors_exit_non_zero(store_path):
+    for args, message in [
+        (("near", "--lon", "112.45", "--lat", "34.62", "--radius-km", "0"), "radius_km"),
+        (("near", "--lon", "121.47", "--lat", "31.23", "--radius-km", "5"), "outside the Luoyang metro area"),
+        (("near", "--feature", "nope", "--radius-km", "5"), "unknown feature id 'nope'"),
+        (("nearest", "--lon", "112.45", "--lat", "34.62", "--layer", "roads"), "unknown layer 'roads'"),
+        (("chain", "--corridor", "nope"), "unknown corridor 'nope'"),
+    ]:
+        out = run(*args, env_store=store_path)
+        assert out.returncode == 2, args
+        assert message in out.stderr, (args, out.stderr)

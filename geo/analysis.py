@@ -1,0 +1,191 @@
+"""Spatial joins and corridor standing.
+
+* Corridor **belts**: each corridor axis buffered by ``belt_km`` on either side (default 15 km,
+  setting ``CORRIDOR_BELT_KM``), computed in the metric CRS (UTM 49N) and returned in WGS84.
+* **Joins**: features to the county polygon they lie in, to the belt(s) they lie in (a feature may
+  lie in two), and projects to their park (the park they name, or a park polygon they lie in).
+* **Standing**: per corridor, the 2021 target against what the data holds; unknown figures are
+  reported as ``None`` (unknown), never as 0.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo import crs
+from geo.errors import NotFoundError, ValidationError
+
+DEFAULT_BELT_KM = 15.0
+BELT_KM_ENV = "CORRIDOR_BELT_KM"
+POINT_LAYERS: tuple[str, ...] = ("parks", "projects", "institutions")
+STATUS_ORDER: tuple[str, ...] = ("operating", "under_construction", "planned", "exploratory", "unknown")
+
+
+def belt_km_setting() -> float:
+    """Return the belt half-width in km from ``CORRIDOR_BELT_KM`` (default 15)."""
+    raw = os.environ.get(BELT_KM_ENV)
+    return check_belt_km(raw if raw else DEFAULT_BELT_KM)
+
+
+def check_belt_km(value: object) -> float:
+    """Validate a belt half-width in km (0 < value <= 100)."""
+    try:
+        km = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValidationError(f"expected a number of km, got {value!r}", field="belt_km") from None
+    if not 0 < km <= 100:
+        raise ValidationError(f"expected 0 < belt_km <= 100, got {value!r}", field="belt_km")
+    return km
+
+
+def corridor_belts(corridors: gpd.GeoDataFrame, belt_km: float | None = None) -> gpd.GeoDataFrame:
+    """Buffer each corridor axis by ``belt_km`` either side in UTM 49N; return WGS84 polygons."""
+    km = belt_km_setting() if belt_km is None else check_belt_km(belt_km)
+    metric = corridors.to_crs(crs.METRIC_CRS)
+    belts = metric[["id", "name_zh", "name_en", "themes"]].copy()
+    belts = gpd.GeoDataFrame(belts, geometry=metric.geometry.buffer(km * 1000.0, quad_segs=16), crs=crs.METRIC_CRS)
+    belts["belt_km"] = km
+    belts["area_km2"] = (belts.area / 1e6).round(1)
+    return belts.to_crs(crs.WGS84)
+
+
+def belts_of(gdf: gpd.GeoDataFrame, belts: gpd.GeoDataFrame) -> pd.Series:
+    """For each feature, the ids of the belts it lies in (``;``-joined, '' for none), by polygon."""
+    tree = shapely.STRtree(belts.geometry.values)
+    left, right = tree.query(gdf.geometry.values, predicate="intersects")
+    ids = belts["id"].to_numpy()
+    out = [[] for _ in range(len(gdf))]
+    for i, j in zip(left, right):
+        out[i].append(ids[j])
+    return pd.Series([";".join(sorted(v)) for v in out], index=gdf.index, name="belt_ids")
+
+
+def district_of(gdf: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> pd.Series:
+    """For each point, the code of the county polygon that covers it (None outside every county)."""
+    tree = shapely.STRtree(districts.geometry.values)
+    left, right = tree.query(gdf.geometry.values, predicate="covered_by")
+    codes = districts["code"].to_numpy()
+    out = pd.Series([None] * len(gdf), index=gdf.index, dtype=object, name="county_code")
+    for i, j in zip(left[::-1], right[::-1]):  # first match wins
+        out.iloc[i] = codes[j]
+    return out
+
+
+def park_of(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Each project's park: the one it names, else a park polygon it lies in; with how it was found."""
+    polygons = parks[parks.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    inside = pd.Series([None] * len(projects), index=projects.index, dtype=object)
+    if len(polygons):
+        tree = shapely.STRtree(polygons.geometry.values)
+        left, right = tree.query(projects.geometry.values, predicate="within")
+        ids = polygons["id"].to_numpy()
+        for i, j in zip(left, right):
+            inside.iloc[i] = inside.iloc[i] or ids[j]
+    named = projects["park_id"].where(projects["park_id"].notna(), None)
+    park_id = named.where(named.notna(), inside)
+    how = np.where(named.notna(), "named", np.where(inside.notna(), "inside", None))
+    return pd.DataFrame({"park_id": park_id, "park_join": how}, index=projects.index)
+
+
+def corridor_ids_of(layers: Mapping[str, gpd.GeoDataFrame], layer: str) -> pd.Series:
+    """The corridor each record is named in by the plan: its own ``corridor_id``, else its park's (or parent park's)."""
+    gdf = layers[layer]
+    parks = layers["parks"].set_index("id")
+    own_park = parks["corridor_id"].dropna().to_dict()
+    park_corridor = {pid: own_park.get(pid) or own_park.get(parent)
+                     for pid, parent in parks["parent_park_id"].items()}
+    if layer == "parks":
+        return pd.Series([park_corridor.get(p) for p in gdf["id"]], index=gdf.index, dtype=object)
+    own = gdf["corridor_id"] if "corridor_id" in gdf else pd.Series(None, index=gdf.index, dtype=object)
+    via_park = gdf["park_id"].map(park_corridor) if "park_id" in gdf else own
+    return pd.Series([o if isinstance(o, str) else (v if isinstance(v, str) else None)
+                      for o, v in zip(own, via_park)], index=gdf.index, dtype=object)
+
+
+def joined(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """Return copies of the point layers with ``county_code``, ``belt_ids`` and ``plan_corridor_id`` added."""
+    belts = corridor_belts(layers["corridors"], belt_km)
+    out = {}
+    for name in POINT_LAYERS:
+        gdf = layers[name].copy()
+        gdf["county_code"] = district_of(gdf, layers["districts"])
+        gdf["belt_ids"] = belts_of(gdf, belts)
+        gdf["plan_corridor_id"] = corridor_ids_of(layers, name)
+        if name == "projects":
+            parks = park_of(gdf, layers["parks"])
+            gdf["park_id"], gdf["park_join"] = parks["park_id"], parks["park_join"]
+        out[name] = gdf
+    return out
+
+
+def corridor_members(joined_gdf: gpd.GeoDataFrame, corridor_id: str) -> gpd.GeoDataFrame:
+    """Rows named in the corridor's plan or lying in its belt, with ``membership`` saying which.
+
+    A record placed only at a city centre (``location_precision`` 'city') says nothing about which
+    belt it lies in, so it joins a corridor only when the plan names it there.
+    """
+    named = joined_gdf["plan_corridor_id"] == corridor_id
+    located = joined_gdf["location_precision"] != "city"
+    in_belt = located & joined_gdf["belt_ids"].str.split(";").apply(lambda ids: corridor_id in ids)
+    rows = joined_gdf[named | in_belt].copy()
+    rows["membership"] = np.where(named[named | in_belt], np.where(in_belt[named | in_belt], "named+belt", "named"),
+                                  "belt")
+    return rows
+
+
+def corridor_standing(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | None = None) -> list[dict[str, object]]:
+    """Per corridor: target vs known project investment (亿元), projects by status, parks, districts, length."""
+    km = belt_km_setting() if belt_km is None else check_belt_km(belt_km)
+    j = joined(layers, km)
+    districts = layers["districts"]
+    geod = crs.geod()
+    out = []
+    for corridor in layers["corridors"].itertuples():
+        projects = corridor_members(j["projects"], corridor.id)
+        parks = corridor_members(j["parks"], corridor.id)
+        named_projects = projects[projects["membership"] != "belt"]
+        invest = named_projects["investment_cny_100m"].dropna()
+        crossed = districts[districts.intersects(corridor.geometry)]
+        status_counts = {s: int((named_projects["status"] == s).sum()) for s in STATUS_ORDER}
+        out.append({
+            "id": corridor.id,
+            "name_zh": corridor.name_zh,
+            "name_en": corridor.name_en,
+            "theme_zh": corridor.theme_zh,
+            "theme_en": corridor.theme_en,
+            "investment_target_2021_cny_100m": float(corridor.investment_target_2021_cny_100m),
+            "investment_known_cny_100m": round(float(invest.sum()), 3) if len(invest) else None,
+            "projects_with_investment": int(len(invest)),
+            "projects_without_investment": int(len(named_projects) - len(invest)),
+            "share_of_target_known": (round(float(invest.sum()) / corridor.investment_target_2021_cny_100m, 4)
+                                      if len(invest) else None),
+            "projects_named": int(len(named_projects)),
+            "projects_in_belt": int(projects["membership"].str.contains("belt").sum()),
+            "projects_by_status": {k: v for k, v in status_counts.items() if v},
+            "projects": projects[["id", "name_zh", "name_en", "status", "membership"]].to_dict("records"),
+            "parks_named": int((parks["membership"] != "belt").sum()),
+            "parks_in_belt": int(parks["membership"].str.contains("belt").sum()),
+            "parks": parks[["id", "name_zh", "name_en", "status", "membership"]].to_dict("records"),
+            "districts_crossed": [{"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en}
+                                  for d in crossed.itertuples()],
+            "axis_length_km": round(float(geod.geometry_length(corridor.geometry)) / 1000.0, 1),
+            "belt_km": km,
+            "source": corridor.source,
+        })
+    return out
+
+
+def corridor(layers: Mapping[str, gpd.GeoDataFrame], corridor_id: str) -> pd.Series:
+    """Return one corridor row by id (NotFoundError naming the known ids otherwise)."""
+    c = layers["corridors"]
+    hit = c[c["id"] == corridor_id]
+    if hit.empty:
+        raise NotFoundError(f"unknown corridor {corridor_id!r}; expected one of: {', '.join(c['id'])}",
+                            field="corridor")
+    return hit.iloc[0]

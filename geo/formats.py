@@ -1,0 +1,94 @@
+"""Turn query results into output formats: GeoJSON (WGS84, RFC 7946), CSV, JSON records and text tables."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+FORMATS: tuple[str, ...] = ("table", "json", "geojson", "csv")
+
+
+def _plain(value: Any) -> Any:
+    """Return a JSON-ready Python value (None for NaN/NA, ints for integral numpy numbers)."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def records(gdf: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts without the geometry; adds WGS84 ``lon``/``lat`` of point rows."""
+    cols = [c for c in (columns or gdf.columns) if c != "geometry" and c in gdf.columns]
+    out = []
+    for _, row in gdf.iterrows():
+        rec = {c: _plain(row[c]) for c in cols}
+        geom = row.get("geometry") if isinstance(gdf, gpd.GeoDataFrame) else None
+        if geom is not None and geom.geom_type == "Point" and "lon" not in rec:
+            rec["lon"], rec["lat"] = round(geom.x, 7), round(geom.y, 7)
+        out.append(rec)
+    return out
+
+
+def feature_collection(gdf: gpd.GeoDataFrame, **members: Any) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (WGS84) of the rows; extra top-level members may be added."""
+    if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs("EPSG:4326")
+    props = records(gdf.drop(columns=["lon", "lat"], errors="ignore"))
+    features = []
+    for prop, geom in zip(props, gdf.geometry.values):
+        prop.pop("lon", None)
+        prop.pop("lat", None)
+        features.append({"type": "Feature", "id": prop.get("id"), "properties": prop,
+                         "geometry": json.loads(shapely.to_geojson(geom)) if geom is not None else None})
+    return {"type": "FeatureCollection", **members, "features": features}
+
+
+def to_csv(gdf: pd.DataFrame) -> str:
+    """CSV text with WGS84 ``lon``/``lat`` for points and ``wkt`` for other geometries; states the CRS."""
+    recs = records(gdf)
+    frame = pd.DataFrame(recs)
+    if isinstance(gdf, gpd.GeoDataFrame) and len(gdf):
+        not_point = gdf.geometry.geom_type.to_numpy() != "Point"
+        if not_point.any():
+            frame["wkt"] = np.where(not_point, shapely.to_wkt(gdf.geometry.values, rounding_precision=7), "")
+    frame["crs"] = "EPSG:4326"
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue()
+
+
+def to_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """A plain text table of the given columns (for the terminal)."""
+    def cell(v: Any) -> str:
+        if v is None:
+            return "—"
+        if isinstance(v, float):
+            return f"{v:g}"
+        return str(v)
+
+    grid = [list(columns)] + [[cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max(_width(row[i]) for row in grid) for i in range(len(columns))]
+    return "\n".join("  ".join(v + " " * (w - _width(v)) for v, w in zip(row, widths)).rstrip() for row in grid)
+
+
+def _width(text: str) -> int:
+    """Display width in a terminal: CJK characters take two columns."""
+    return sum(2 if "\u2e80" <= ch <= "\uffef" else 1 for ch in text)
+
+
+def dumps(value: Any) -> str:
+    """JSON text (UTF-8, Chinese kept readable) of a JSON-ready value."""
+    return json.dumps(value, ensure_ascii=False, indent=2, default=_plain)

@@ -1,0 +1,303 @@
+"""Buffer queries (``near``) and k-nearest queries (``nearest``) over the layers.
+
+Candidates come from a shapely ``STRtree`` over the features' metric coordinates (UTM 49N,
+EPSG:32649), searched a little wider than the radius; each candidate's distance is then measured
+geodesically on the WGS84 ellipsoid (``pyproj.Geod``) to the nearest point of the feature (0
+inside a polygon), and only those within the radius are kept. So the answer is exact at the edge:
+a point 9.99 km away is in a 10 km query, one 10.01 km away is not. Every input and output
+position is WGS84 unless the caller names another system (``gcj02``, ``bd09``) for the input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo import crs
+from geo.errors import NotFoundError, ValidationError
+
+MAX_RADIUS_KM = 300.0
+#: Layers a query searches when no layer is named (districts only when asked for).
+FEATURE_LAYERS: tuple[str, ...] = ("parks", "projects", "institutions", "corridors")
+QUERYABLE_LAYERS: tuple[str, ...] = (*FEATURE_LAYERS, "districts")
+# UTM 49N scale error over the region is below 0.1%; search candidates this much wider.
+_CANDIDATE_MARGIN = 1.01
+_CANDIDATE_PAD_M = 50.0
+#: Columns every result row carries, before the layer's own columns.
+RESULT_COLUMNS = ("id", "layer", "name_zh", "name_en", "distance_km")
+
+
+class LayerIndex:
+    """An STRtree over one layer's geometries in metric coordinates (built once, reused)."""
+
+    def __init__(self, name: str, gdf: gpd.GeoDataFrame) -> None:
+        if gdf.crs is None or not gdf.crs.equals(crs.WGS84):
+            raise ValidationError(f"layer {name!r} must be in WGS84 (EPSG:4326), got {gdf.crs}", field="layer")
+        self.name = name
+        self.gdf = gdf.reset_index(drop=True)
+        self.metric = np.asarray(self.gdf.geometry.to_crs(crs.METRIC_CRS).values)
+        self.tree = shapely.STRtree(self.metric)
+        self.is_point = bool(len(self.gdf)) and bool((self.gdf.geometry.geom_type == "Point").all())
+        if self.is_point:
+            self.lon = self.gdf.geometry.x.to_numpy()
+            self.lat = self.gdf.geometry.y.to_numpy()
+
+    def __len__(self) -> int:
+        return len(self.gdf)
+
+    def within(self, query_metric: shapely.Geometry, query_wgs84: shapely.Geometry,
+               radius_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """Return (row positions, geodesic distances in metres) of features within ``radius_m``."""
+        reach = radius_m * _CANDIDATE_MARGIN + _CANDIDATE_PAD_M
+        cand = self.tree.query(query_metric, predicate="dwithin", distance=reach)
+        cand.sort()
+        dist = self.distances_m(cand, query_metric, query_wgs84)
+        keep = dist <= radius_m
+        return cand[keep], dist[keep]
+
+    def distances_m(self, rows: np.ndarray, query_metric: shapely.Geometry,
+                    query_wgs84: shapely.Geometry) -> np.ndarray:
+        """Geodesic distance (metres, WGS84 ellipsoid) from the query to the nearest point of each row."""
+        if len(rows) == 0:
+            return np.zeros(0)
+        if self.is_point and query_wgs84.geom_type == "Point":
+            return np.asarray(crs.geodesic_distance_m(query_wgs84.x, query_wgs84.y,
+                                                      self.lon[rows], self.lat[rows]), dtype=float)
+        return geodesic_between(query_metric, self.metric[rows])
+
+
+def geodesic_between(query_metric: shapely.Geometry, geoms_metric: np.ndarray) -> np.ndarray:
+    """Geodesic distance (m) between the metric-nearest points of a query and each geometry; 0 if they touch."""
+    lines = shapely.shortest_line(query_metric, geoms_metric)
+    ends = shapely.get_coordinates(lines).reshape(-1, 2, 2)
+    lon, lat = crs.from_metric(ends[:, :, 0].ravel(), ends[:, :, 1].ravel())
+    lon, lat = np.asarray(lon).reshape(-1, 2), np.asarray(lat).reshape(-1, 2)
+    dist = np.asarray(crs.geodesic_distance_m(lon[:, 0], lat[:, 0], lon[:, 1], lat[:, 1]), dtype=float)
+    dist[shapely.intersects(query_metric, geoms_metric)] = 0.0
+    return dist
+
+
+@dataclass
+class NearResult:
+    """What a buffer query found: the features (WGS84, sorted by distance) and the query itself."""
+
+    features: gpd.GeoDataFrame
+    query: dict[str, object]
+    buffer: shapely.Geometry  # the query area in WGS84, for drawing
+    summary: dict[str, object] = field(default_factory=dict)
+
+
+class QueryEngine:
+    """The layers of a store with one spatial index each, built once per process."""
+
+    def __init__(self, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
+        self.layers = dict(layers)
+        self._indexes: dict[str, LayerIndex] = {}
+        districts = self.layers.get("districts")
+        self.bounds = tuple(districts.total_bounds) if districts is not None else None
+
+    def index(self, layer: str) -> LayerIndex:
+        """Return the STRtree index of a layer, building it on first use."""
+        if layer not in self.layers:
+            raise NotFoundError(f"unknown layer {layer!r}; expected one of: {', '.join(QUERYABLE_LAYERS)}",
+                                field="layer")
+        if layer not in self._indexes:
+            self._indexes[layer] = LayerIndex(layer, self.layers[layer])
+        return self._indexes[layer]
+
+    def feature(self, feature_id: str) -> tuple[str, pd.Series]:
+        """Find a feature by id in any layer; return (layer, row)."""
+        for name in QUERYABLE_LAYERS:
+            gdf = self.layers.get(name)
+            if gdf is None:
+                continue
+            key = "code" if name == "districts" else "id"
+            hit = gdf[gdf[key] == feature_id]
+            if len(hit):
+                return name, hit.iloc[0]
+        raise NotFoundError(f"unknown feature id {feature_id!r}", field="feature")
+
+    # -- input validation -------------------------------------------------------------------
+    def _layers_arg(self, layer: str | Sequence[str] | None) -> list[str]:
+        if layer is None or layer == "all":
+            return [n for n in FEATURE_LAYERS if n in self.layers]
+        names = [layer] if isinstance(layer, str) else list(layer)
+        for n in names:
+            if n not in QUERYABLE_LAYERS or n not in self.layers:
+                raise ValidationError(f"unknown layer {n!r}; expected one of: all, {', '.join(QUERYABLE_LAYERS)}",
+                                      field="layer")
+        return names
+
+    def point(self, lon: object, lat: object, system: str = "wgs84") -> shapely.Point:
+        """Validate a lon/lat given in ``system`` and return it as a WGS84 point."""
+        values = []
+        for name, value in (("lon", lon), ("lat", lat)):
+            try:
+                number = float(value)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise ValidationError(f"expected a number (degrees), got {value!r}", field=name) from None
+            if not math.isfinite(number):
+                raise ValidationError(f"expected a finite number (degrees), got {value!r}", field=name)
+            values.append(number)
+        x, y = crs.to_wgs84(values[0], values[1], system)
+        self._check_in_region(shapely.Point(x, y), f"({values[0]}, {values[1]}) in {system}")
+        return shapely.Point(x, y)
+
+    def _check_in_region(self, geom: shapely.Geometry, what: str) -> None:
+        if self.bounds is None:
+            return
+        west, south, east, north = self.bounds
+        pad = 0.5  # degrees: a query may start a little outside the counties we hold
+        gx0, gy0, gx1, gy1 = geom.bounds
+        if gx0 < west - pad or gx1 > east + pad or gy0 < south - pad or gy1 > north + pad:
+            raise ValidationError(
+                f"{what} lies outside the Luoyang metro area; expected lon {west - pad:.2f}..{east + pad:.2f} "
+                f"and lat {south - pad:.2f}..{north + pad:.2f} (WGS84)", field="lon")
+
+    @staticmethod
+    def radius_m(radius_km: object) -> float:
+        """Validate a radius in km (0 < r <= 300) and return it in metres."""
+        try:
+            value = float(radius_km)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValidationError(f"expected a number of km, got {radius_km!r}", field="radius_km") from None
+        if not (math.isfinite(value) and 0 < value <= MAX_RADIUS_KM):
+            raise ValidationError(f"expected 0 < radius_km <= {MAX_RADIUS_KM:g}, got {radius_km!r}",
+                                  field="radius_km")
+        return value * 1000.0
+
+    def query_geometry(self, *, lon: object = None, lat: object = None, system: str = "wgs84",
+                       feature: str | None = None, polygon: shapely.Geometry | None = None
+                       ) -> tuple[shapely.Geometry, dict[str, object]]:
+        """Resolve exactly one of point / feature id / polygon to a WGS84 geometry and its description."""
+        given = [lon is not None or lat is not None, feature is not None, polygon is not None]
+        if sum(given) != 1:
+            raise ValidationError("give exactly one of: lon and lat, feature, polygon", field="lon")
+        if feature is not None:
+            layer, row = self.feature(feature)
+            return row.geometry, {"feature": feature, "feature_layer": layer}
+        if polygon is not None:
+            if polygon.geom_type not in ("Polygon", "MultiPolygon") or not polygon.is_valid or polygon.is_empty:
+                reason = shapely.is_valid_reason(polygon) if polygon.geom_type.endswith("Polygon") else polygon.geom_type
+                raise ValidationError(f"expected a valid WGS84 polygon, got {reason}", field="polygon")
+            self._check_in_region(polygon, "the polygon")
+            return polygon, {"polygon": shapely.to_geojson(polygon)}
+        if lon is None or lat is None:
+            raise ValidationError("give both lon and lat", field="lat" if lat is None else "lon")
+        pt = self.point(lon, lat, system)
+        return pt, {"lon": round(pt.x, 7), "lat": round(pt.y, 7), "input_crs": system.lower()}
+
+    # -- queries ----------------------------------------------------------------------------
+    def near(self, *, radius_km: object, lon: object = None, lat: object = None, system: str = "wgs84",
+             feature: str | None = None, polygon: shapely.Geometry | None = None,
+             layer: str | Sequence[str] | None = None) -> NearResult:
+        """Everything within ``radius_km`` (geodesic) of a WGS84/GCJ-02/BD-09 point, a feature or a polygon."""
+        radius = self.radius_m(radius_km)
+        names = self._layers_arg(layer)
+        geom, described = self.query_geometry(lon=lon, lat=lat, system=system, feature=feature, polygon=polygon)
+        geom_m = _to_metric(geom)
+        parts = []
+        for name in names:
+            idx = self.index(name)
+            rows, dist = idx.within(geom_m, geom, radius)
+            part = _result_rows(idx, rows, dist)
+            if feature is not None:
+                part = part[part["id"] != feature]
+            parts.append(part)
+        features = _concat(parts)
+        buffer = _from_metric(shapely.buffer(geom_m, radius, quad_segs=32))
+        query = {**described, "radius_km": radius / 1000.0, "layers": names, "crs": "EPSG:4326"}
+        return NearResult(features, query, buffer, summarize(features))
+
+    def nearest(self, *, layer: str, k: int = 5, lon: object = None, lat: object = None,
+                system: str = "wgs84", feature: str | None = None) -> gpd.GeoDataFrame:
+        """The ``k`` features of ``layer`` nearest (geodesic) to a point or a feature, with ``distance_km``."""
+        try:
+            k = int(k)
+        except (TypeError, ValueError):
+            raise ValidationError(f"expected a whole number >= 1, got {k!r}", field="k") from None
+        if k < 1:
+            raise ValidationError(f"expected a whole number >= 1, got {k}", field="k")
+        (name,) = self._layers_arg(layer)
+        geom, _ = self.query_geometry(lon=lon, lat=lat, system=system, feature=feature)
+        geom_m = _to_metric(geom)
+        idx = self.index(name)
+        rows = _knn_candidates(idx, geom_m, k + (feature is not None))
+        if feature is not None:
+            rows = rows[idx.gdf["code" if name == "districts" else "id"].to_numpy()[rows] != feature]
+        dist = idx.distances_m(rows, geom_m, geom)
+        order = np.lexsort((rows, dist))[:k]
+        return _result_rows(idx, rows[order], dist[order])
+
+
+def _knn_candidates(idx: LayerIndex, geom_m: shapely.Geometry, k: int) -> np.ndarray:
+    """Rows that surely include the k geodesically nearest: grow an STRtree search until it holds k."""
+    if len(idx) <= k:
+        return np.arange(len(idx))
+    reach = 2_000.0
+    while True:
+        rows = idx.tree.query(geom_m, predicate="dwithin", distance=reach)
+        if len(rows) >= k:
+            break
+        reach *= 2
+    # the k-th nearest is within `reach` metrically, so within reach*margin geodesically
+    rows = idx.tree.query(geom_m, predicate="dwithin", distance=reach * _CANDIDATE_MARGIN + _CANDIDATE_PAD_M)
+    return np.sort(rows)
+
+
+def _to_metric(geom: shapely.Geometry) -> shapely.Geometry:
+    return shapely.transform(geom, lambda c: np.column_stack(crs.to_metric(c[:, 0], c[:, 1])))
+
+
+def _from_metric(geom: shapely.Geometry) -> shapely.Geometry:
+    return shapely.transform(geom, lambda c: np.column_stack(crs.from_metric(c[:, 0], c[:, 1])))
+
+
+def _result_rows(idx: LayerIndex, rows: np.ndarray, dist_m: np.ndarray) -> gpd.GeoDataFrame:
+    """Assemble result rows: the common columns first, then the layer's own, sorted by distance."""
+    gdf = idx.gdf.iloc[rows].copy()
+    if idx.name == "districts":
+        gdf = gdf.rename(columns={"code": "id"})
+    gdf.insert(0, "layer", idx.name)
+    gdf["distance_km"] = np.round(dist_m / 1000.0, 4)
+    front = [c for c in RESULT_COLUMNS if c in gdf.columns]
+    gdf = gdf[front + [c for c in gdf.columns if c not in front]]
+    return gdf.sort_values(["distance_km", "id"], kind="stable").reset_index(drop=True)
+
+
+def _concat(parts: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    parts = [p for p in parts if len(p)] or parts[:1]
+    if not parts:
+        return gpd.GeoDataFrame(columns=[*RESULT_COLUMNS, "geometry"], geometry="geometry", crs=crs.WGS84)
+    out = pd.concat(parts, ignore_index=True, sort=False)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=crs.WGS84)
+    return out.sort_values(["distance_km", "layer", "id"], kind="stable").reset_index(drop=True)
+
+
+def summarize(features: gpd.GeoDataFrame) -> dict[str, object]:
+    """Counts by layer, status, chain link and district, and the investment (亿元) of a query result."""
+
+    def counts(column: str) -> dict[str, int]:
+        if column not in features or features.empty:
+            return {}
+        return {str(k): int(v) for k, v in features[column].dropna().value_counts().sort_index().items()}
+
+    invest = features["investment_cny_100m"] if "investment_cny_100m" in features else pd.Series(dtype=float)
+    projects = features[features["layer"] == "projects"] if "layer" in features else features.iloc[:0]
+    known = projects["investment_cny_100m"].dropna() if "investment_cny_100m" in projects else invest
+    return {
+        "feature_count": int(len(features)),
+        "by_layer": counts("layer"),
+        "by_status": counts("status"),
+        "by_chain_link": counts("chain_link"),
+        "by_district": counts("district_code"),
+        "investment_cny_100m": round(float(known.sum()), 3) if len(known) else None,
+        "projects_with_investment": int(len(known)),
+        "projects_without_investment": int(len(projects) - len(known)),
+    }

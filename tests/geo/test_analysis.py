@@ -1,0 +1,122 @@
+"""Joins, corridor belts, corridor standing and chain coverage on the real data."""
+
+from __future__ import annotations
+
+import pytest
+
+from geo import analysis, chain
+from geo.errors import NotFoundError, ValidationError
+
+
+@pytest.fixture(scope="module")
+def joined(layers):
+    return analysis.joined(layers)
+
+
+def _row(gdf, id_):
+    return gdf[gdf["id"] == id_].iloc[0]
+
+
+def test_zhongzhou_base_is_in_the_new_energy_park(layers, joined):
+    base = _row(layers["parks"], "zhongzhou-shidai-base")
+    assert base.parent_park_id == "luoyang-new-energy-park"
+    phase1 = _row(joined["projects"], "zhongzhou-shidai-phase-1")
+    assert (phase1.park_id, phase1.park_join) == ("zhongzhou-shidai-base", "named")
+    # 伊滨区 lies in 洛龙区 on the current boundaries
+    assert phase1.county_code == "410311"
+
+
+def test_zhongzhou_base_belts_with_reasons(joined):
+    # No corridor plan names the new-energy park, but 伊滨区 lies between Luoyang and 偃师,
+    # within 15 km of the 洛巩 axis: it is in that belt by location and in no other.
+    base = _row(joined["parks"], "zhongzhou-shidai-base")
+    assert base.plan_corridor_id is None
+    assert base.belt_ids == "luo-gong"
+
+
+def test_a_feature_may_lie_in_two_belts(layers):
+    wide = analysis.joined(layers, belt_km=40)
+    assert ";" in _row(wide["parks"], "zhongzhou-shidai-base").belt_ids
+
+
+def test_petrochemical_projects_are_in_the_luo_ji_jiao_belt(joined):
+    styrene = _row(joined["projects"], "luoyang-petrochemical-styrene")
+    assert styrene.belt_ids == "luo-ji-jiao" and styrene.plan_corridor_id == "luo-ji-jiao"
+    assert styrene.county_code == "410308"
+
+
+def test_belt_width_is_a_setting(layers, monkeypatch):
+    narrow = analysis.corridor_belts(layers["corridors"], 5)
+    wide = analysis.corridor_belts(layers["corridors"], 15)
+    assert (wide["area_km2"] > narrow["area_km2"] * 2.5).all()
+    monkeypatch.setenv("CORRIDOR_BELT_KM", "5")
+    assert (analysis.corridor_belts(layers["corridors"])["belt_km"] == 5).all()
+    # a 15 km buffer of a 54.4 km axis is about 2*15*54.4 + pi*15^2 km²
+    gong = wide.set_index("id").loc["luo-gong"]
+    assert gong.area_km2 == pytest.approx(2 * 15 * 54.4 + 3.14159 * 15**2, rel=0.02)
+
+
+def test_bad_belt_width(layers):
+    with pytest.raises(ValidationError, match="belt_km"):
+        analysis.corridor_belts(layers["corridors"], 0)
+
+
+def test_corridor_standing_traces_to_the_data(layers):
+    standing = {c["id"]: c for c in analysis.corridor_standing(layers)}
+    assert set(standing) == {"luo-ji-jiao", "luo-gong", "luo-mian", "luo-ru"}
+    ljj = standing["luo-ji-jiao"]
+    assert ljj["investment_target_2021_cny_100m"] == 25
+    # the articles give no investment figure for any project of the plan: unknown, never 0
+    assert ljj["investment_known_cny_100m"] is None and ljj["share_of_target_known"] is None
+    assert ljj["projects_named"] == 4
+    assert ljj["projects_by_status"] == {"under_construction": 2, "planned": 2}
+    assert {d["code"] for d in ljj["districts_crossed"]} >= {"410308", "419001"}
+    assert 100 < ljj["axis_length_km"] < 130
+    ru = standing["luo-ru"]
+    assert ru["investment_target_2021_cny_100m"] == 40 and ru["parks_named"] == 5
+    assert {"410326", "410482", "410329"} <= {d["code"] for d in ru["districts_crossed"]}
+
+
+def test_city_precision_records_join_corridors_only_when_named(layers):
+    standing = {c["id"]: c for c in analysis.corridor_standing(layers)}
+    gong_parks = {p["id"]: p["membership"] for p in standing["luo-gong"]["parks"]}
+    assert gong_parks["zhongyuan-energy-saving-park"] == "named"  # city precision: by the plan only
+    assert "anhua-prefab-park" not in gong_parks  # city precision, named in 洛汝 only
+
+
+def test_metro_chain_coverage(layers):
+    cov = chain.coverage(layers)
+    assert cov["scope"] == "metro"
+    assert {"cell", "foil", "anode", "application"} <= set(cov["present"])
+    assert {"cathode", "electrolyte", "separator", "recycling"} <= set(cov["missing"])
+    cell = next(link for link in cov["links"] if link["link_id"] == "cell")
+    assert {"zhongzhou-shidai-phase-1", "avic-lithium-battery"} <= {b["id"] for b in cell["by"]}
+    assert cov["unknown_links"] == []
+
+
+def test_park_chain_coverage_includes_child_parks(layers):
+    cov = chain.coverage(layers, park="luoyang-new-energy-park")
+    assert cov["present"] == ["anode", "structural-parts", "cell"]
+    assert "foil" in cov["missing"]  # 优箔 is in 偃师, not in the park
+
+
+def test_corridor_chain_coverage(layers):
+    cov = chain.coverage(layers, corridor="luo-gong")
+    assert "foil" in cov["present"] and "cell" in cov["present"]
+    assert chain.coverage(layers, corridor="luo-ru")["present"] == []
+
+
+def test_chain_definition_is_bilingual_and_ordered():
+    links = chain.read_chain()
+    assert list(links["position"]) == sorted(links["position"])
+    assert links.iloc[0]["link_id"] == "cathode" and links.iloc[-1]["link_id"] == "recycling"
+    assert links["name_zh"].str.len().gt(0).all() and links["name_en"].str.len().gt(0).all()
+
+
+def test_chain_errors(layers):
+    with pytest.raises(NotFoundError, match="unknown park"):
+        chain.coverage(layers, park="nope")
+    with pytest.raises(NotFoundError, match="unknown corridor 'nope'"):
+        chain.coverage(layers, corridor="nope")
+    with pytest.raises(NotFoundError, match="unknown chain"):
+        chain.coverage(layers, chain="steel")
