@@ -20,6 +20,7 @@ from geo.store import default_store_path
 #: Defaults that run out of the box; each can be set by an environment variable of the same name.
 DEFAULTS: dict[str, Any] = {
     "CORRIDORS_STORE": None,  # GeoPackage path; None means data/build/corridors.gpkg
+    "CORRIDOR_BELT_KM": None,  # belt half-width either side of a corridor axis; None means 15 km
 }
 
 
@@ -39,7 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from webmap import api, pages
     from webmap.data import Data
 
-    app.extensions["corridors_data"] = Data(app.config["CORRIDORS_STORE"])
+    app.extensions["corridors_data"] = Data(app.config["CORRIDORS_STORE"], app.config["CORRIDOR_BELT_KM"])
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
 

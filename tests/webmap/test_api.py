@@ -1,0 +1,129 @@
+"""The JSON API over a real temporary store: filters, near, nearest, corridors, chain, errors, OpenAPI."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from webmap import create_app
+
+
+@pytest.fixture()
+def client(store_path):
+    return create_app({"TESTING": True, "CORRIDORS_STORE": str(store_path)}).test_client()
+
+
+def test_near_matches_the_cli_shape(client):
+    r = client.get("/api/near?lon=112.64&lat=34.615&radius_km=1&layer=projects")
+    assert r.status_code == 200 and r.mimetype == "application/geo+json"
+    doc = r.get_json(force=True)
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 5
+    first = doc["features"][0]["properties"]
+    assert list(first)[:5] == ["id", "layer", "name_zh", "name_en", "distance_km"]
+    assert doc["summary"]["investment_cny_100m"] == 140
+    assert doc["buffer"]["type"] == "Polygon"
+    assert doc["query"]["radius_km"] == 1
+
+
+def test_near_by_feature_and_polygon(client):
+    doc = client.get("/api/near?feature=luo-mian&radius_km=10&layer=parks").get_json(force=True)
+    assert "yima-coal-chemical-logistics-park" in {f["id"] for f in doc["features"]}
+    poly = json.dumps({"type": "Polygon", "coordinates": [[[112.7, 34.65], [112.9, 34.65], [112.9, 34.8],
+                                                             [112.7, 34.8], [112.7, 34.65]]]})
+    doc = client.get("/api/near", query_string={"polygon": poly, "radius_km": 1, "layer": "projects"}).get_json(force=True)
+    assert [f["id"] for f in doc["features"]] == ["youbo-battery-foil"]
+
+
+def test_near_gcj02_input(client):
+    doc = client.get("/api/near?lon=112.7946&lat=34.7259&crs=gcj02&radius_km=2&layer=projects").get_json(force=True)
+    assert [f["id"] for f in doc["features"]] == ["youbo-battery-foil"]
+    assert doc["query"]["input_crs"] == "gcj02"
+
+
+@pytest.mark.parametrize("url, field", [
+    ("/api/near?lon=112.45&lat=34.62", "radius_km"),
+    ("/api/near?lon=112.45&lat=34.62&radius_km=301", "radius_km"),
+    ("/api/near?lon=abc&lat=34.62&radius_km=5", "lon"),
+    ("/api/near?lon=121.4&lat=31.2&radius_km=5", "lon"),
+    ("/api/near?lon=112.45&lat=34.62&radius_km=5&crs=utm", "system"),
+    ("/api/near?polygon=notjson&radius_km=5", "polygon"),
+    ("/api/nearest?lon=112.45&lat=34.62", "layer"),
+    ("/api/nearest?lon=112.45&lat=34.62&layer=parks&k=0", "k"),
+    ("/api/layers/parks?corridor=nowhere", "corridor"),
+    ("/api/layers/parks?format=shp", "format"),
+])
+def test_bad_parameters_are_json_400_naming_the_field(client, url, field):
+    r = client.get(url)
+    assert r.status_code == 400
+    body = r.get_json()
+    assert body["field"] == field and field in body["error"]
+
+
+@pytest.mark.parametrize("url", ["/api/near?feature=nope&radius_km=5", "/api/layers/roads", "/api/corridors/nope",
+                                 "/api/features/nope", "/api/chain?park=nope", "/api/nothing-here"])
+def test_unknown_ids_are_json_404(client, url):
+    r = client.get(url)
+    assert r.status_code == 404
+    assert r.get_json()["error"]
+
+
+def test_layer_filters(client):
+    from urllib.parse import parse_qsl
+
+    def ids(query):
+        r = client.get("/api/layers/projects", query_string=dict(parse_qsl(query)))
+        return {f["id"] for f in r.get_json(force=True)["features"]}
+
+    assert ids("corridor=luo-ji-jiao") == {"luoyang-petrochemical-styrene", "luoyang-petrochemical-ethylene",
+                                           "luoyang-petrochemical-refining-restructuring", "jinma-energy-upsizing"}
+    assert ids("chain_link=cell") == {"zhongzhou-shidai-phase-1", "zhongzhou-shidai-phase-1-line-1",
+                                      "zhongzhou-shidai-phase-2"}
+    assert ids("status=planned&district=410482") == {"ruzhou-shuolong-building-materials", "ruxiu-returnee-park-phase-3"}
+    assert ids("q=优箔") == {"youbo-battery-foil"}
+    assert ids("q=STYRENE") == {"luoyang-petrochemical-styrene"}
+    assert len(ids("")) == 14
+
+
+def test_compact_encoding_and_gzip(client):
+    r = client.get("/api/layers/projects?format=compact", headers={"Accept-Encoding": "gzip"})
+    assert r.headers["Content-Encoding"] == "gzip"
+    doc = json.loads(gzip.decompress(r.get_data()))
+    assert doc["fields"][:3] == ["lon", "lat", "id"] and len(doc["rows"]) == 14
+    assert client.get("/api/layers/corridors?format=compact").status_code == 400
+
+
+def test_csv_names_the_crs(client):
+    r = client.get("/api/layers/parks?format=csv")
+    lines = r.get_data(as_text=True).splitlines()
+    header = lines[0].split(",")
+    assert "lon" in header and "lat" in header and header[-1] == "crs"
+    assert lines[1].endswith("EPSG:4326")
+
+
+def test_corridors_and_chain(client):
+    doc = client.get("/api/corridors").get_json()
+    assert [c["id"] for c in doc["corridors"]] == ["luo-ji-jiao", "luo-gong", "luo-mian", "luo-ru"]
+    assert doc["corridors"][0]["investment_known_cny_100m"] is None
+    one = client.get("/api/corridors/luo-gong").get_json()
+    assert one["chain"]["scope"] == "corridor" and "foil" in one["chain"]["present"]
+    metro = client.get("/api/chain").get_json()
+    assert "cathode" in metro["missing"]
+
+
+def test_feature_by_id(client):
+    doc = client.get("/api/features/zhongzhou-shidai-phase-1").get_json(force=True)
+    assert doc["properties"]["capacity_gwh"] == 60 and doc["properties"]["layer"] == "projects"
+    assert doc["geometry"]["type"] == "Point"
+
+
+def test_openapi_lists_every_endpoint(client):
+    doc = client.get("/api/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    for path in ("/api/layers/{layer}", "/api/near", "/api/nearest", "/api/corridors", "/api/chain"):
+        assert path in doc["paths"]
+    rules = {str(r) for r in client.application.url_map.iter_rules() if str(r).startswith("/api/")}
+    documented = {p.replace("{layer}", "<layer>").replace("{id}", "<feature_id>") for p in doc["paths"]}
+    documented |= {"/api/corridors/<corridor_id>", "/api/openapi.json"}
+    assert rules <= documented | {"/api/features/<feature_id>"}
