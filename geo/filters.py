@@ -34,6 +34,8 @@ class Filters:
             return tuple(v.strip() for item in values for v in str(item).split(",") if v.strip())
 
         q = args.get("q")
+        if isinstance(q, (list, tuple)):
+            q = q[0] if q else None
         return cls(many("corridor"), many("status"), many("chain_link"), many("district"),
                    str(q).strip() if q else "")
 
