@@ -21,7 +21,23 @@ from geo.store import default_store_path
 DEFAULTS: dict[str, Any] = {
     "CORRIDORS_STORE": None,  # GeoPackage path; None means data/build/corridors.gpkg
     "CORRIDOR_BELT_KM": None,  # belt half-width either side of a corridor axis; None means 15 km
+    "TILES": "offline",  # basemap: "offline" (district boundaries) or an XYZ URL template on your intranet
+    "TILES_CRS": "wgs84",  # CRS of those tiles; GCJ-02 (AMap/Tencent) or BD-09 tiles are refused
+    "TILES_ATTRIBUTION": "",
 }
+
+
+def _check_tiles(config: Mapping[str, Any]) -> None:
+    """Refuse basemap tiles the overlays would not line up with (GCJ-02/BD-09 are offset ~0.6-1.3 km)."""
+    tiles_crs = str(config["TILES_CRS"]).lower()
+    if tiles_crs in ("gcj02", "bd09"):
+        raise ValueError(f"TILES_CRS={tiles_crs}: the overlays are WGS84 and would be drawn 0.6–1.3 km off on "
+                         "these tiles; configure WGS84 (or CGCS2000) XYZ tiles, or TILES=offline")
+    if tiles_crs not in ("wgs84", "cgcs2000"):
+        raise ValueError(f"TILES_CRS={tiles_crs!r}: expected wgs84 or cgcs2000")
+    url = str(config["TILES"])
+    if url != "offline" and not ("{z}" in url and "{x}" in url and "{y}" in url):
+        raise ValueError(f"TILES={url!r}: expected 'offline' or an XYZ URL template with {{z}}/{{x}}/{{y}}")
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -34,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     app.config["CORRIDORS_STORE"] = str(app.config["CORRIDORS_STORE"] or default_store_path())
+    _check_tiles(app.config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 

@@ -1,0 +1,289 @@
+/* 洛阳都市圈产业走廊地图 · the map's client: clustered layers from the API, filters, buffer queries,
+ * permalinks. Every value from data reaches the page through textContent (never innerHTML), so a
+ * name like <script> shows as text. Positions are WGS84 (EPSG:4326) throughout. */
+(function () {
+  'use strict';
+
+  const CM = (window.CorridorMap = {});
+  const FILTER_KEYS = ['corridor', 'status', 'chain_link', 'district', 'q'];
+
+  /* -- small DOM helpers ------------------------------------------------------------------- */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === 'class') node.className = v;
+      else if (k === 'dataset') Object.assign(node.dataset, v);
+      else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v);
+    }
+    for (const child of children.flat()) {
+      node.append(child instanceof Node ? child : document.createTextNode(child == null ? '—' : String(child)));
+    }
+    return node;
+  }
+  const $ = (sel) => document.querySelector(sel);
+  const fmt = (v, unit) => (v == null || v === '' ? '—' : unit ? `${v} ${unit}` : String(v));
+
+  /* -- state and permalinks ---------------------------------------------------------------- */
+  function readState(cfg) {
+    const p = new URLSearchParams(window.location.search);
+    const num = (k) => (p.has(k) && p.get(k) !== '' && isFinite(+p.get(k)) ? +p.get(k) : null);
+    const layers = p.has('layers') ? new Set(p.get('layers').split(',').filter(Boolean))
+      : new Set(['districts', 'belts', 'corridors', ...cfg.pointLayers]);
+    const filters = {};
+    const defaults = cfg.defaultFilters || {};
+    for (const k of FILTER_KEYS) filters[k] = p.get(k) || defaults[k] || '';
+    const query = num('qr') != null && ((num('qlon') != null && num('qlat') != null) || p.get('qfeature'))
+      ? { lon: num('qlon'), lat: num('qlat'), feature: p.get('qfeature') || '', radius_km: num('qr'),
+          layer: p.get('qlayer') || 'all' }
+      : null;
+    return { view: { lat: num('lat'), lon: num('lon'), z: num('z') }, layers, filters, query };
+  }
+
+  function writeState(map, state) {
+    const p = new URLSearchParams();
+    const c = map.getCenter();
+    p.set('lat', c.lat.toFixed(5));
+    p.set('lon', c.lng.toFixed(5));
+    p.set('z', String(map.getZoom()));
+    p.set('layers', [...state.layers].sort().join(','));
+    for (const k of FILTER_KEYS) if (state.filters[k]) p.set(k, state.filters[k]);
+    if (state.query) {
+      if (state.query.feature) p.set('qfeature', state.query.feature);
+      else { p.set('qlon', state.query.lon.toFixed(6)); p.set('qlat', state.query.lat.toFixed(6)); }
+      p.set('qr', String(state.query.radius_km));
+      if (state.query.layer && state.query.layer !== 'all') p.set('qlayer', state.query.layer);
+    }
+    const url = `${window.location.pathname}?${p.toString()}`;
+    window.history.replaceState(null, '', url);
+    const link = $('#cm-permalink');
+    if (link) link.setAttribute('href', url);
+    document.querySelectorAll('[data-export-base]').forEach((a) => {
+      a.setAttribute('href', `${a.dataset.exportBase}?${p.toString()}`);
+    });
+  }
+
+  /* -- fetching ---------------------------------------------------------------------------- */
+  async function getJSON(url) {
+    const resp = await fetch(url, { headers: { Accept: 'application/json' } });
+    const body = await resp.json();
+    if (!resp.ok) throw new Error(body.error || `HTTP ${resp.status}`);
+    return body;
+  }
+
+  function filterParams(filters) {
+    const p = new URLSearchParams();
+    for (const k of FILTER_KEYS) if (filters[k]) p.set(k, filters[k]);
+    return p;
+  }
+
+  /* -- markers ----------------------------------------------------------------------------- */
+  function markerIcon(cfg, layer, status, link) {
+    const st = Object.prototype.hasOwnProperty.call(cfg.statusColors, status) ? status : 'unknown';
+    const classes = ['cm-pin', `cm-layer-${layer}`, `cm-st-${st}`];
+    if (link && Object.prototype.hasOwnProperty.call(cfg.chainLinks, link)) classes.push('cm-chain');
+    return L.divIcon({ className: classes.join(' '), html: '', iconSize: [14, 14], iconAnchor: [7, 7] });
+  }
+
+  function featureTable(cfg, props) {
+    const skip = new Set(['geometry']);
+    const rows = Object.entries(props).filter(([k, v]) => !skip.has(k) && v !== null && v !== '');
+    return el('table', { class: 'cm-props' },
+      rows.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, typeof v === 'object' ? JSON.stringify(v) : v))));
+  }
+
+  function popupFor(cfg, id) {
+    const box = el('div', { class: 'cm-popup' }, el('p', {}, '加载中 loading…'));
+    getJSON(`${cfg.api}/features/${encodeURIComponent(id)}`).then((feat) => {
+      const p = feat.properties;
+      const st = cfg.statusLabels[p.status];
+      box.replaceChildren(
+        el('h3', {}, p.name_zh, el('br'), el('small', {}, p.name_en)),
+        el('p', { class: 'cm-meta' },
+          st ? `${st[0]} ${st[1]} · ` : '', `定位精度 precision: ${fmt(p.location_precision)}`),
+        featureTable(cfg, p),
+        el('p', {}, el('a', { href: `/${p.layer}/${encodeURIComponent(p.id)}` }, '详情 details →')),
+      );
+    }).catch((err) => box.replaceChildren(el('p', { class: 'cm-error' }, err.message)));
+    return box;
+  }
+
+  function makeMarker(cfg, layer, rec) {
+    const m = L.marker([rec.lat, rec.lon], { icon: markerIcon(cfg, layer, rec.status, rec.chain_link),
+      title: `${rec.name_zh || ''} ${rec.name_en || ''}`.trim(), keyboard: false });
+    m.featureId = rec.id;
+    m.bindTooltip(() => el('span', {}, rec.name_zh, ' · ', rec.name_en), { direction: 'top' });
+    m.bindPopup(() => popupFor(cfg, rec.id), { maxWidth: 420 });
+    return m;
+  }
+
+  function rowsToRecords(doc) {
+    const f = doc.fields;
+    return doc.rows.map((r) => { const o = {}; for (let i = 0; i < f.length; i++) o[f[i]] = r[i]; return o; });
+  }
+
+  /* -- the app ------------------------------------------------------------------------------ */
+  CM.init = function (map, cfg) {
+    const state = readState(cfg);
+    const overlays = {};
+    for (const [key, name] of Object.entries(cfg.overlays)) if (key !== 'control') overlays[key] = window[name];
+    const clusters = {};
+    for (const layer of cfg.pointLayers) clusters[layer] = overlays[layer];
+    const nameOf = new Map();
+    for (const [key, layer] of Object.entries(overlays)) if (layer) nameOf.set(layer, key);
+    for (const [key, layer] of Object.entries(overlays)) {
+      if (!layer) continue;
+      if (state.layers.has(key)) map.addLayer(layer); else map.removeLayer(layer);
+    }
+    map.on('overlayadd', (e) => { const k = nameOf.get(e.layer); if (k) { state.layers.add(k); writeState(map, state); } });
+    map.on('overlayremove', (e) => { const k = nameOf.get(e.layer); if (k) { state.layers.delete(k); writeState(map, state); } });
+    if (state.view.lat != null && state.view.lon != null && state.view.z != null) {
+      map.setView([state.view.lat, state.view.lon], state.view.z, { animate: false });
+    }
+    map.on('moveend', () => writeState(map, state));
+    CM.map = map;
+    CM.state = state;
+    CM.clusters = clusters;
+
+    const queryLayer = L.layerGroup().addTo(map);
+    CM.queryLayer = queryLayer;
+    const counts = {};
+
+    function showCounts() {
+      const box = $('#cm-counts');
+      if (!box) return;
+      box.replaceChildren(...cfg.pointLayers.map((l) => el('span', { class: 'cm-count', dataset: { layer: l } },
+        `${cfg.layerLabels[l][0]} ${cfg.layerLabels[l][1]}: `, el('b', {}, counts[l] == null ? '…' : counts[l]))));
+    }
+
+    async function loadPoints() {
+      const params = filterParams(state.filters);
+      params.set('format', 'compact');
+      showError('');
+      CM.loading = cfg.pointLayers.length;
+      await Promise.all(cfg.pointLayers.map(async (layer) => {
+        try {
+          const doc = await getJSON(`${cfg.api}/layers/${layer}?${params.toString()}`);
+          const recs = rowsToRecords(doc);
+          counts[layer] = recs.length;
+          clusters[layer].clearLayers();
+          clusters[layer].addLayers(recs.map((r) => makeMarker(cfg, layer, r)));
+        } catch (err) {
+          showError(err.message);
+        } finally {
+          CM.loading -= 1;
+        }
+      }));
+      showCounts();
+      document.body.dataset.loaded = 'true';
+    }
+    CM.reload = loadPoints;
+
+    function showError(message) {
+      const box = $('#cm-error');
+      if (box) { box.textContent = message; box.hidden = !message; }
+    }
+
+    /* filters */
+    const form = $('#cm-filters');
+    if (form) {
+      for (const k of FILTER_KEYS) {
+        const input = form.elements[k];
+        if (!input) continue;
+        input.value = state.filters[k];
+        const onChange = () => { state.filters[k] = input.value.trim(); writeState(map, state); loadPoints(); };
+        if (k === 'q') {
+          let timer = null;
+          input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(onChange, 300); });
+        } else input.addEventListener('change', onChange);
+      }
+      form.addEventListener('submit', (e) => e.preventDefault());
+      form.addEventListener('reset', () => setTimeout(() => {
+        for (const k of FILTER_KEYS) state.filters[k] = '';
+        writeState(map, state); loadPoints();
+      }, 0));
+    }
+
+    /* buffer queries */
+    const qform = $('#cm-query');
+    function queryInputs() {
+      return { radius_km: qform ? +qform.elements.radius_km.value : 10,
+               layer: qform ? qform.elements.qlayer.value : 'all' };
+    }
+    async function runQuery(q) {
+      const p = new URLSearchParams({ radius_km: String(q.radius_km) });
+      if (q.feature) p.set('feature', q.feature); else { p.set('lon', String(q.lon)); p.set('lat', String(q.lat)); }
+      if (q.layer && q.layer !== 'all') p.set('layer', q.layer);
+      const box = $('#cm-results');
+      try {
+        const doc = await getJSON(`${cfg.api}/near?${p.toString()}`);
+        state.query = q;
+        writeState(map, state);
+        drawQuery(doc, q);
+      } catch (err) {
+        if (box) box.replaceChildren(el('p', { class: 'cm-error' }, err.message));
+      }
+    }
+    CM.runQuery = runQuery;
+
+    function drawQuery(doc, q) {
+      queryLayer.clearLayers();
+      L.geoJSON(doc.buffer, { style: { color: '#c00', weight: 2, dashArray: '6 4', fill: true, fillOpacity: 0.05 },
+        interactive: false }).addTo(queryLayer);
+      if (!q.feature) L.circleMarker([q.lat, q.lon], { radius: 5, color: '#c00', fillOpacity: 1 }).addTo(queryLayer);
+      doc.features.forEach((f, i) => {
+        if (f.geometry && f.geometry.type === 'Point') {
+          const [lon, lat] = f.geometry.coordinates;
+          L.circleMarker([lat, lon], { radius: 9, color: '#c00', weight: 3, fill: false, className: 'cm-hit' })
+            .bindTooltip(el('span', {}, `${i + 1}. `, f.properties.name_zh, ' · ', f.properties.name_en))
+            .addTo(queryLayer);
+        }
+      });
+      const box = $('#cm-results');
+      if (!box) return;
+      const s = doc.summary;
+      const by = Object.entries(s.by_layer).map(([k, v]) => `${cfg.layerLabels[k] ? cfg.layerLabels[k][0] : k} ${k}: ${v}`);
+      const where = q.feature ? q.feature : `${q.lon.toFixed(4)}, ${q.lat.toFixed(4)} (WGS84)`;
+      box.replaceChildren(
+        el('p', { class: 'cm-meta' }, `${q.radius_km} km 内 within ${q.radius_km} km of `, el('b', {}, where), ': ',
+          el('b', { id: 'cm-hit-count' }, s.feature_count), ' 个要素 features'),
+        el('p', { class: 'cm-meta' }, by.join(' · ') || '—'),
+        el('p', { class: 'cm-meta' }, '投资 investment: ',
+          s.investment_cny_100m == null ? '未知 unknown' : `${s.investment_cny_100m} 亿元`,
+          ` (${s.projects_with_investment} 有数据 with a figure, ${s.projects_without_investment} 无 without)`),
+        el('ol', { class: 'cm-hits' }, doc.features.map((f) => el('li', { dataset: { id: f.properties.id } },
+          el('span', { class: 'cm-dist' }, `${f.properties.distance_km.toFixed(2)} km`), ' ',
+          el('span', { class: 'cm-lyr' }, f.properties.layer), ' ', f.properties.name_zh, ' · ', f.properties.name_en))),
+        el('p', {}, el('a', { href: `${cfg.api}/near?${new URLSearchParams({ ...(q.feature ? { feature: q.feature } : { lon: q.lon, lat: q.lat }), radius_km: q.radius_km, ...(q.layer && q.layer !== 'all' ? { layer: q.layer } : {}) }).toString()}` }, 'GeoJSON')),
+      );
+    }
+
+    if (qform) {
+      qform.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const feature = qform.elements.feature.value;
+        if (feature) runQuery({ feature, ...queryInputs() });
+      });
+      const clear = qform.querySelector('[name=clear]');
+      if (clear) clear.addEventListener('click', () => {
+        state.query = null; queryLayer.clearLayers(); writeState(map, state);
+        const box = $('#cm-results'); if (box) box.replaceChildren();
+      });
+      if (state.query) {
+        qform.elements.radius_km.value = state.query.radius_km;
+        qform.elements.qlayer.value = state.query.layer || 'all';
+        if (state.query.feature) qform.elements.feature.value = state.query.feature;
+      }
+    }
+    map.on('click', (e) => {
+      const clickMode = qform ? qform.elements.click.checked : true;
+      if (!clickMode) return;
+      runQuery({ lon: e.latlng.lng, lat: e.latlng.lat, ...queryInputs() });
+    });
+
+    writeState(map, state);
+    showCounts();
+    loadPoints();
+    if (state.query) runQuery(state.query);
+  };
+}());
