@@ -11,7 +11,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 SOURCES := $(wildcard data/sources/*.csv data/sources/*.geojson) data/boundaries/districts.geojson $(wildcard geo/*.py)
 
-.PHONY: install build serve test check-sources districts lock clean help
+.PHONY: install browser build serve test check-sources districts lock clean help
 
 help:
 	@echo "make serve          install, build the store and start the map on http://$(HOST):$(PORT)/"
@@ -35,7 +35,11 @@ build: $(STORE)
 serve: build
 	CORRIDORS_STORE=$(STORE) HOST=$(HOST) PORT=$(PORT) $(PY) run.py serve
 
-test: install
+# Debian's chromium and a CJK font for the browser tests (apt; quick no-op when installed)
+browser:
+	scripts/install_browser.sh
+
+test: install browser
 	$(PY) -m pytest
 
 check-sources: install

@@ -6,10 +6,10 @@ response. Every position in and out is WGS84 (EPSG:4326) unless ``crs`` says oth
 
 from __future__ import annotations
 
-import gzip
 import json
 from typing import Any
 
+import numpy as np
 import shapely
 from flask import Blueprint, Response, current_app, request
 
@@ -25,14 +25,9 @@ COMPACT_COLUMNS = ("id", "name_zh", "name_en", "status", "chain_link", "kind", "
 
 
 def respond(doc: Any, mimetype: str = "application/json", status: int = 200) -> Response:
-    """JSON response (UTF-8, Chinese kept readable), gzip-compressed when the client accepts it."""
-    body = (doc if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False, default=formats._plain)).encode()
-    resp = Response(body, status=status, mimetype=mimetype)
-    if len(body) > 1024 and "gzip" in request.headers.get("Accept-Encoding", ""):
-        resp.set_data(gzip.compress(body, compresslevel=5))
-        resp.headers["Content-Encoding"] = "gzip"
-        resp.headers["Vary"] = "Accept-Encoding"
-    return resp
+    """JSON response (UTF-8, Chinese kept readable); ``webmap.compress`` gzips it when accepted."""
+    body = doc if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False, default=formats._plain)
+    return Response(body, status=status, mimetype=mimetype)
 
 
 def _table(gdf, fmt: str, name: str, **members: Any) -> Response:
@@ -48,9 +43,10 @@ def _table(gdf, fmt: str, name: str, **members: Any) -> Response:
         return resp
     if fmt == "compact":
         cols = [c for c in COMPACT_COLUMNS if c in gdf.columns]
-        pts = gdf.geometry.values
-        rows = [[round(g.x, 6), round(g.y, 6), *[formats._plain(v) for v in vals]]
-                for g, vals in zip(pts, gdf[cols].itertuples(index=False, name=None))]
+        values = gdf[cols].astype(object)
+        values = values.where(values.notna(), None).to_numpy().tolist()
+        coords = np.round(shapely.get_coordinates(gdf.geometry.values), 6).tolist()
+        rows = [xy + vals for xy, vals in zip(coords, values)]
         return respond({"name": name, "crs": "EPSG:4326", "fields": ["lon", "lat", *cols], "rows": rows, **members})
     raise ValidationError(f"unknown format {fmt!r}; expected one of: geojson, json, csv, compact", field="format")
 

@@ -73,19 +73,24 @@ class OfflineFigure(Figure):
         return html
 
     def local_url(self, url: str) -> str:
-        """The vendored URL serving the same file as ``url``."""
-        if url.startswith(self.vendor_url + "/"):
+        """``url`` if it is already served by the app, else the vendored URL of the same file."""
+        parts = urlsplit(url)
+        if not parts.scheme and not parts.netloc:  # a path on this app, e.g. /static/js/corridors.js
             return url
-        filename = posixpath.basename(urlsplit(url).path)
+        filename = posixpath.basename(parts.path)
         if filename not in VENDORED:
             raise ValueError(f"{url} is not vendored under webmap/static/vendor/ (see its README.md)")
         return f"{self.vendor_url}/{VENDORED[filename]}"
 
 
-def offline_map(*, max_zoom: int = 18, vendor_url: str = VENDOR_URL, **kwargs: Any) -> folium.Map:
-    """A ``folium.Map`` (no tile layer, ``maxZoom`` set) whose page loads only ``vendor_url`` assets."""
+def offline_map(*, max_zoom: int = 18, min_zoom: int | None = None, vendor_url: str = VENDOR_URL,
+                **kwargs: Any) -> folium.Map:
+    """A ``folium.Map`` (no tile layer, zoom limits set on the map) whose page loads only local assets."""
     if kwargs.pop("tiles", None) is not None:
         raise ValueError("remote tiles are not allowed offline; add a folium.TileLayer with a local URL")
-    m = folium.Map(tiles=None, maxZoom=max_zoom, **kwargs)  # markercluster needs the map's maxZoom
+    # folium gives max_zoom/min_zoom only to its tile layer, so with tiles=None they would be dropped;
+    # markercluster throws "Map has no maxZoom specified" without the map's own maxZoom.
+    limits = {"maxZoom": max_zoom} | ({"minZoom": min_zoom} if min_zoom is not None else {})
+    m = folium.Map(tiles=None, **limits, **kwargs)
     OfflineFigure(vendor_url=vendor_url).add_child(m)
     return m

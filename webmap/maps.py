@@ -151,10 +151,12 @@ def build_map(layers: Mapping[str, gpd.GeoDataFrame], corridor_belts: gpd.GeoDat
                                     options=CLUSTER_OPTIONS).add_to(m)
     control = folium.LayerControl(collapsed=False, position="topright").add_to(m)
     bounds = (focus if focus is not None else layers["districts"]).total_bounds
-    m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     overlays = {k: g.get_name() for k, g in groups.items()}
     overlays["control"] = control.get_name()
-    cfg = client_config(layers, api_url=api_url, page=page, overlays=overlays, extra=extra_config)
+    # map.js fits these bounds itself unless the permalink names a view (a folium fit_bounds would
+    # animate and swallow the permalink's setView)
+    extra = {"bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]], **(extra_config or {})}
+    cfg = client_config(layers, api_url=api_url, page=page, overlays=overlays, extra=extra)
     root = m.get_root()
     root.header.add_child(Element('<link rel="stylesheet" href="/static/app/map.css">'
                                   '<meta name="viewport" content="width=device-width, initial-scale=1">'),

@@ -37,8 +37,8 @@ def _panel(focus_note: str = "") -> str:
     layers = data.layers
     tiles = _tiles()
     choices = [("产业带 Corridors", layers["corridors"][["id", "name_zh", "name_en"]].to_dict("records")),
-               ("园区 Parks", layers["parks"][["id", "name_zh", "name_en"]].to_dict("records")),
-               ("项目 Projects", layers["projects"][["id", "name_zh", "name_en"]].to_dict("records"))]
+               ("园区 Parks", layers["parks"][["id", "name_zh", "name_en"]].to_dict("records"))]
+    # projects can be many (100k): they are queried from their popups, not listed here
     return render_template(
         "map_panel.html",
         corridors=layers["corridors"][["id", "name_zh", "name_en"]].to_dict("records"),

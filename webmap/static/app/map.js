@@ -102,7 +102,9 @@
         el('p', { class: 'cm-meta' },
           st ? `${st[0]} ${st[1]} · ` : '', `定位精度 precision: ${fmt(p.location_precision)}`),
         featureTable(cfg, p),
-        el('p', {}, el('a', { href: `/${p.layer}/${encodeURIComponent(p.id)}` }, '详情 details →')),
+        el('p', {}, el('a', { href: `/${p.layer}/${encodeURIComponent(p.id)}` }, '详情 details →'), ' ',
+          el('button', { type: 'button', class: 'cm-query-here',
+            onclick: () => CM.runQuery({ feature: p.id, ...CM.queryInputs() }) }, '周边查询 query around')),
       );
     }).catch((err) => box.replaceChildren(el('p', { class: 'cm-error' }, err.message)));
     return box;
@@ -139,6 +141,8 @@
     map.on('overlayremove', (e) => { const k = nameOf.get(e.layer); if (k) { state.layers.delete(k); writeState(map, state); } });
     if (state.view.lat != null && state.view.lon != null && state.view.z != null) {
       map.setView([state.view.lat, state.view.lon], state.view.z, { animate: false });
+    } else if (cfg.bounds) {
+      map.fitBounds(cfg.bounds, { animate: false });
     }
     map.on('moveend', () => writeState(map, state));
     CM.map = map;
@@ -210,6 +214,7 @@
       return { radius_km: qform ? +qform.elements.radius_km.value : 10,
                layer: qform ? qform.elements.qlayer.value : 'all' };
     }
+    CM.queryInputs = queryInputs;
     async function runQuery(q) {
       const p = new URLSearchParams({ radius_km: String(q.radius_km) });
       if (q.feature) p.set('feature', q.feature); else { p.set('lon', String(q.lon)); p.set('lat', String(q.lat)); }

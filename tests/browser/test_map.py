@@ -1,0 +1,168 @@
+"""The main map in headless Chromium: clean load, offline, clusters, filters, buffer queries, permalinks, escaping."""
+
+from __future__ import annotations
+
+import csv
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from werkzeug.serving import make_server
+
+from geo.build import build_store
+from webmap import create_app
+
+XSS = "<script>alert(1)</script>"
+
+
+def open_map(page, url: str) -> None:
+    """Load a map page and wait until every point layer is loaded."""
+    page.goto(url)
+    page.wait_for_function("document.body.dataset.loaded === 'true'", timeout=20_000)
+
+
+def counts(page) -> dict[str, int]:
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.cm-count')]
+        .map(e => [e.dataset.layer, +e.querySelector('b').textContent]))""")
+
+
+def test_map_renders_clean_and_offline(page, page_log, live_server):
+    open_map(page, live_server.url + "/")
+    assert page.locator(".leaflet-container").count() == 1
+    assert page.locator(".marker-cluster").count() > 0
+    assert counts(page) == {"parks": 20, "projects": 14, "institutions": 11}
+    # the layer control lists every layer, bilingually
+    control = page.inner_text(".leaflet-control-layers")
+    for label in ("行政区 Districts", "产业带范围 Corridor belts", "项目 Projects", "园区 Parks"):
+        assert label in control
+    page_log.assert_clean()
+    assert any("/api/layers/projects?format=compact" in u for u in page_log.requests)
+
+
+def test_clusters_split_when_zooming_in(page, page_log, live_server):
+    open_map(page, live_server.url + "/?layers=parks&z=9&lat=34.6&lon=112.5")
+    biggest = page.evaluate("""() => {
+        const g = CorridorMap.clusters.parks; const seen = new Map();
+        g.eachLayer(m => { const p = g.getVisibleParent(m); if (p && p.getChildCount) seen.set(p, p.getChildCount()); });
+        let best = null; for (const [c, n] of seen) if (!best || n > best[1]) best = [c, n];
+        const ll = best[0].getLatLng(); return {n: best[1], lat: ll.lat, lng: ll.lng};
+    }""")
+    assert biggest["n"] >= 5
+    page.evaluate(f"CorridorMap.map.setView([{biggest['lat']}, {biggest['lng']}], 15, {{animate: false}})")
+    # the biggest cluster splits: wait until no visible cluster holds as many parks
+    page.wait_for_function("""n => {
+        const g = CorridorMap.clusters.parks; let most = 0;
+        g.eachLayer(m => { const p = g.getVisibleParent(m); if (p) most = Math.max(most, p.getChildCount ? p.getChildCount() : 1); });
+        return most > 0 && most < n;
+    }""", arg=biggest["n"], timeout=5000)
+    after = biggest["n"] - 1
+    assert after < biggest["n"]
+    page_log.assert_clean()
+
+
+def test_click_runs_a_buffer_query_and_lists_the_right_features(page, page_log, live_server):
+    open_map(page, live_server.url + "/?layers=districts&z=11&lat=34.66&lon=112.70")
+    page.fill("#cm-query input[name=radius_km]", "12")
+    point = page.evaluate("""() => { const p = CorridorMap.map.latLngToContainerPoint([34.66, 112.70]);
+        const r = CorridorMap.map.getContainer().getBoundingClientRect(); return {x: r.left + p.x, y: r.top + p.y}; }""")
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_selector("#cm-hit-count")
+    clicked = page.evaluate("CorridorMap.state.query")
+    listed = page.eval_on_selector_all("#cm-results li", "els => els.map(e => e.dataset.id)")
+    truth = page.evaluate(f"""async () => (await (await fetch('/api/near?lon={clicked['lon']}&lat={clicked['lat']}&radius_km=12'))
+        .json()).features.map(f => f.id)""")
+    assert listed == truth and "zhongzhou-shidai-phase-1" in listed and "ruzhou-prefab-park" not in listed
+    assert page.locator(".cm-hit").count() > 0  # highlighted on the map
+    assert "140 亿元" in page.inner_text("#cm-results")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["qr"] == ["12"] and "qlon" in query
+    page_log.assert_clean()
+
+
+def test_query_around_a_picked_feature(page, page_log, live_server):
+    open_map(page, live_server.url + "/")
+    page.select_option("#cm-query select[name=feature]", "luo-mian")
+    page.click("#cm-query button[type=submit]")
+    page.wait_for_selector("#cm-hit-count")
+    listed = page.eval_on_selector_all("#cm-results li", "els => els.map(e => e.dataset.id)")
+    assert "yima-coal-chemical-logistics-park" in listed and "luo-mian" not in listed
+    page_log.assert_clean()
+
+
+def test_a_filter_changes_what_is_shown(page, page_log, live_server):
+    open_map(page, live_server.url + "/")
+    page.select_option("#cm-filters select[name=status]", "planned")
+    page.wait_for_function("document.querySelector('.cm-count[data-layer=projects] b').textContent === '7'")
+    assert counts(page)["projects"] == 7
+    shown = page.evaluate("CorridorMap.clusters.projects.getLayers().length")
+    assert shown == 7
+    assert "status=planned" in page.url
+    page.fill("#cm-filters input[name=q]", "汝")
+    page.wait_for_function("document.querySelector('.cm-count[data-layer=projects] b').textContent === '2'")
+    page_log.assert_clean()
+
+
+def test_permalink_restores_the_state(page, page_log, live_server):
+    url = (live_server.url + "/?lat=34.70000&lon=112.60000&z=10&layers=corridors,districts,parks"
+           "&corridor=luo-ru&qlon=112.844&qlat=34.167&qr=5")
+    open_map(page, url)
+    page.wait_for_selector("#cm-hit-count")
+    state = page.evaluate("""() => ({c: CorridorMap.map.getCenter(), z: CorridorMap.map.getZoom(),
+        projects: CorridorMap.map.hasLayer(CorridorMap.clusters.projects),
+        parks: CorridorMap.map.hasLayer(CorridorMap.clusters.parks)})""")
+    assert state["z"] == 10 and abs(state["c"]["lat"] - 34.7) < 1e-3 and abs(state["c"]["lng"] - 112.6) < 1e-3
+    assert state["parks"] and not state["projects"]
+    assert page.input_value("#cm-filters select[name=corridor]") == "luo-ru"
+    assert counts(page)["parks"] == 9
+    listed = page.eval_on_selector_all("#cm-results li", "els => els.map(e => e.dataset.id)")
+    assert "ruzhou-shuolong-building-materials" in listed
+    # the page keeps the state in its own URL, so reloading shows the same map
+    page.reload()
+    page.wait_for_function("document.body.dataset.loaded === 'true'")
+    assert page.evaluate("CorridorMap.map.getZoom()") == 10
+    assert parse_qs(urlsplit(page.url).query)["corridor"] == ["luo-ru"]
+    page_log.assert_clean()
+
+
+@pytest.fixture(scope="module")
+def xss_server(tmp_path_factory):
+    """The app over a store in which one project is named <script>alert(1)</script>."""
+    from geo.io import DEFAULT_SOURCES_DIR
+
+    src = tmp_path_factory.mktemp("xss") / "sources"
+    src.mkdir()
+    for f in DEFAULT_SOURCES_DIR.iterdir():
+        (src / f.name).write_bytes(f.read_bytes())
+    path = src / "projects.csv"
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    rows[5]["name_zh"] = XSS
+    rows[5]["name_en"] = '<img src=x onerror="document.title=\'pwned\'">'
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    store = src.parent / "xss.gpkg"
+    build_store(store, sources_dir=src)
+    server = make_server("127.0.0.1", 0, create_app({"CORRIDORS_STORE": str(store)}), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", rows[5]["id"]
+    server.shutdown()
+
+
+def test_a_script_in_the_data_shows_as_text(page, page_log, xss_server):
+    url, feature_id = xss_server
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    open_map(page, url + "/?q=script")
+    assert counts(page)["projects"] == 1
+    page.evaluate("""() => { const m = CorridorMap.clusters.projects.getLayers()[0];
+        CorridorMap.map.setView(m.getLatLng(), 18, {animate: false}); m.openPopup(); }""")
+    page.wait_for_selector(".cm-popup h3")
+    assert XSS in page.inner_text(".cm-popup h3")
+    page.evaluate(f"CorridorMap.runQuery({{feature: '{feature_id}', radius_km: 1, layer: 'all'}})")
+    page.wait_for_selector("#cm-hit-count")
+    page.goto(f"{url}/projects/{feature_id}")
+    assert XSS in page.inner_text("h1")
+    page.goto(f"{url}/data")
+    assert page.title() != "pwned" and dialogs == []
+    page_log.assert_clean()
