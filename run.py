@@ -9,6 +9,7 @@ Examples:
   python run.py nearest --lon 112.45 --lat 34.62 --layer institutions -k 3
   python run.py corridors        standing of the four corridors against their 2021 targets
   python run.py chain [--park ID | --corridor ID]   present and missing links of the battery chain
+  python run.py site --industry battery-materials --top 5   ranked parks with the reasons
   python run.py serve            start the map on http://127.0.0.1:8000/ (HOST, PORT settings)
 
 Every coordinate read or written is WGS84 (EPSG:4326) unless an option says otherwise.
@@ -129,6 +130,50 @@ def _cmd_chain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _site_constraints(args: argparse.Namespace):
+    from geo.siting import Constraints
+
+    def many(value: str | None) -> tuple[str, ...]:
+        return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+    return Constraints(within_km=args.within_km, of_feature=args.of, lon=args.lon, lat=args.lat, system=args.crs,
+                       districts=many(args.district), exclude_districts=many(args.exclude_district),
+                       corridors=many(args.corridor), min_status=args.min_status)
+
+
+def _cmd_site(args: argparse.Namespace) -> int:
+    from geo import formats, siting
+    from geo.store import open_store
+
+    if args.list_industries:
+        table = siting.read_industries()
+        print(formats.to_table(table.to_dict("records"), ["id", "name_zh", "name_en", "chain_links", "themes"]))
+        return 0
+    if not args.industry:
+        raise SystemExit("error: give --industry ID (see --list-industries)")
+    result = siting.rank_parks(open_store(args.store).read_all(), industry_id=args.industry, top=args.top,
+                               weights=args.weights, constraints=_site_constraints(args), chain_km=args.chain_km)
+    ranking = result.ranking
+    members = {"industry": result.industry, "weights": result.weights, "constraints": result.constraints,
+               "empty_because": result.empty_because}
+    if args.format == "geojson":
+        print(formats.dumps(formats.feature_collection(ranking, **members)))
+    elif args.format == "json":
+        print(formats.dumps({**members, "ranking": formats.records(ranking)}))
+    else:
+        ind = result.industry
+        print(f"site selection for {ind['name_zh']} {ind['name_en']} (weights "
+              + ", ".join(f"{k}={v:g}" for k, v in result.weights.items()) + ")")
+        if ranking.empty:
+            print(f"no park qualifies: {result.empty_because}")
+            return 0
+        rows = formats.records(ranking, ["rank", "score", "id", "name_zh", "status"])
+        print(formats.to_table(rows, ["rank", "score", "id", "name_zh", "status"]))
+        for rec in ranking.itertuples():
+            print(f"{rec.rank}. {rec.name_zh}: {rec.reason_zh}\n   {rec.name_en}: {rec.reason_en}")
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import os
 
@@ -217,6 +262,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="table", choices=["table", "json"])
     p.add_argument("--store", type=Path, default=None)
     p.set_defaults(func=_cmd_chain)
+
+    p = sub.add_parser("site", help="site selection: rank parks for an industry, with the reasons",
+                       description="Rank the parks for an industry by a weighted suitability model "
+                       "(criteria: theme, corridor, chain, talent, anchor, status; see geo/siting.py). "
+                       "Positions are WGS84; distances geodesic km.")
+    p.add_argument("--industry", help="industry id (see --list-industries)")
+    p.add_argument("--list-industries", action="store_true", help="list the industry catalogue and exit")
+    p.add_argument("--top", type=int, default=None, help="show the best N parks (default all)")
+    p.add_argument("--weights", default=None, help="criterion weights, e.g. theme=2,chain=1 (defaults: theme=3,"
+                   "corridor=2,chain=2,talent=1,anchor=1,status=1)")
+    p.add_argument("--within-km", type=float, default=None, help="only parks within this many km of --of or --lon/--lat")
+    p.add_argument("--of", default=None, help="feature id for --within-km")
+    p.add_argument("--lon", type=float, default=None)
+    p.add_argument("--lat", type=float, default=None)
+    p.add_argument("--crs", default="wgs84", choices=["wgs84", "gcj02", "bd09", "cgcs2000"])
+    p.add_argument("--district", default=None, help="only parks in these county/city codes (comma-separated)")
+    p.add_argument("--exclude-district", default=None, help="no parks in these codes (comma-separated)")
+    p.add_argument("--corridor", default=None, help="only parks of these corridors (comma-separated ids)")
+    p.add_argument("--min-status", default=None, help="minimum park status: planned, under_construction, operating")
+    p.add_argument("--chain-km", type=float, default=15.0, help="radius for chain neighbours (default 15 km)")
+    p.add_argument("--format", default="table", choices=["table", "json", "geojson"])
+    p.add_argument("--store", type=Path, default=None)
+    p.set_defaults(func=_cmd_site)
 
     p = sub.add_parser("serve", help="start the web map with a production WSGI server (gunicorn)",
                        description="Build the store if it is missing, then serve the map and the JSON API. "

@@ -152,6 +152,76 @@ def chain_coverage() -> Response:
                                   corridor=args.get("corridor") or None, chain=args.get("chain", chain.DEFAULT_CHAIN)))
 
 
+def site_args(args) -> dict[str, Any]:
+    """Plain keyword arguments of ``geo.siting.rank_parks`` from request arguments."""
+    from geo.siting import Constraints
+
+    def number(name: str, kind=float):
+        raw = args.get(name)
+        if raw in (None, ""):
+            return None
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ValidationError(f"expected a number, got {raw!r}", field=name) from None
+
+    def many(name: str) -> tuple[str, ...]:
+        return tuple(v.strip() for item in args.getlist(name) for v in item.split(",") if v.strip())
+
+    industry = args.get("industry")
+    if not industry:
+        raise ValidationError("industry is required (see /api/site/industries)", field="industry")
+    constraints = Constraints(within_km=number("within_km"), of_feature=args.get("of") or None,
+                              lon=number("lon"), lat=number("lat"), system=args.get("crs", "wgs84"),
+                              districts=many("district"), exclude_districts=many("exclude_district"),
+                              corridors=many("corridor"), min_status=args.get("min_status") or None)
+    return {"industry_id": industry, "top": number("top", int), "weights": args.get("weights") or None,
+            "constraints": constraints, "chain_km": number("chain_km") or 15.0}
+
+
+@bp.get("/site")
+def site() -> Response:
+    """Site selection: ranked parks for an industry with score breakdown and reasons (JSON or GeoJSON)."""
+    from geo import siting
+
+    data = current_data()
+    result = siting.rank_parks(data.layers, engine=data.engine, **site_args(request.args))
+    members = {"industry": result.industry, "weights": result.weights, "constraints": result.constraints,
+               "empty_because": result.empty_because, "crs": "EPSG:4326"}
+    if _fmt("json") == "geojson":
+        return respond(formats.feature_collection(result.ranking, **members), "application/geo+json")
+    if _fmt("json") != "json":
+        raise ValidationError("unknown format; expected json or geojson", field="format")
+    return respond({**members, "ranking": formats.records(result.ranking)})
+
+
+@bp.get("/site/surface")
+def site_surface() -> Response:
+    """The suitability surface of an industry: scored hexagons (GeoJSON, WGS84)."""
+    from geo import siting
+
+    args = request.args
+    if not args.get("industry"):
+        raise ValidationError("industry is required", field="industry")
+    spacing = args.get("spacing_km", siting.HEX_KM)
+    try:
+        spacing = float(spacing)
+    except ValueError:
+        raise ValidationError(f"expected a number, got {spacing!r}", field="spacing_km") from None
+    grid = siting.suitability_surface(current_data().layers, industry_id=args["industry"],
+                                      weights=args.get("weights") or None, spacing_km=spacing)
+    return respond(formats.feature_collection(grid, name="suitability", industry=args["industry"]),
+                   "application/geo+json")
+
+
+@bp.get("/site/industries")
+def site_industries() -> Response:
+    """The industry catalogue."""
+    from geo import siting
+
+    return respond({"industries": siting.read_industries().to_dict("records"), "weights": siting.DEFAULT_WEIGHTS})
+
+
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3 document of this API."""

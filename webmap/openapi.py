@@ -87,6 +87,31 @@ def document(title: str) -> dict[str, Any]:
                 "parameters": [_param("park", "park id", STR), _param("corridor", "corridor id", STR),
                                _param("chain", "chain definition", {"type": "string", "default": "new_energy"})],
                 "responses": {**JSON_OK, **ERRORS}}},
+            "/api/site": {"get": {
+                "summary": "Site selection: parks ranked for an industry, with score breakdown and reasons",
+                "parameters": [
+                    _param("industry", "industry id (see /api/site/industries)", STR, True),
+                    _param("top", "best N parks", {"type": "integer", "minimum": 1}),
+                    _param("weights", "criterion weights, e.g. theme=2,chain=1 (theme, corridor, chain, talent, "
+                                      "anchor, status)", STR),
+                    _param("within_km", "only parks within this many km of `of` or lon/lat", {"type": "number"}),
+                    _param("of", "feature id for within_km", STR),
+                    _param("lon", "longitude for within_km (in `crs`)", {"type": "number"}),
+                    _param("lat", "latitude for within_km (in `crs`)", {"type": "number"}),
+                    _param("crs", "system of lon/lat", {"type": "string", "enum": ["wgs84", "gcj02", "bd09"]}),
+                    _param("district", "only parks in these county/city codes", STR),
+                    _param("exclude_district", "no parks in these codes", STR),
+                    _param("corridor", "only parks of these corridors", STR),
+                    _param("min_status", "minimum park status", {"type": "string", "enum": list(STATUSES)}),
+                    _param("chain_km", "radius for chain neighbours (km)", {"type": "number", "default": 15}),
+                    _param("format", "json or geojson", {"type": "string", "enum": ["json", "geojson"]})],
+                "responses": {**JSON_OK, **ERRORS}}},
+            "/api/site/surface": {"get": {
+                "summary": "Suitability surface: hexagons scored for an industry (GeoJSON, WGS84)",
+                "parameters": [_param("industry", "industry id", STR, True), _param("weights", "weights", STR),
+                               _param("spacing_km", "distance between hexagon centres", {"type": "number"})],
+                "responses": {**GEOJSON, **ERRORS}}},
+            "/api/site/industries": {"get": {"summary": "The industry catalogue", "responses": JSON_OK}},
         },
         "components": {"schemas": {
             "Error": {"type": "object", "required": ["error"],

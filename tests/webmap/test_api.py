@@ -127,3 +127,31 @@ def test_openapi_lists_every_endpoint(client):
     documented = {p.replace("{layer}", "<layer>").replace("{id}", "<feature_id>") for p in doc["paths"]}
     documented |= {"/api/corridors/<corridor_id>", "/api/openapi.json"}
     assert rules <= documented | {"/api/features/<feature_id>"}
+
+
+def test_site_api(client):
+    doc = client.get("/api/site?industry=battery-materials&top=3").get_json()
+    assert [r["rank"] for r in doc["ranking"]] == [1, 2, 3]
+    assert doc["ranking"][0]["id"] == "luoyang-new-energy-park"
+    assert set(doc["ranking"][0]["breakdown"]) == {"theme", "corridor", "chain", "talent", "anchor", "status"}
+    assert doc["ranking"][0]["reason_zh"] and doc["ranking"][0]["reason_en"]
+    geo = client.get("/api/site?industry=petrochemicals&top=2&format=geojson").get_json(force=True)
+    assert geo["type"] == "FeatureCollection" and geo["features"][0]["properties"]["score"] > 0
+    empty = client.get("/api/site?industry=castings&district=410327&corridor=luo-ru").get_json()
+    assert empty["ranking"] == [] and "corridor" in empty["empty_because"]
+    surface = client.get("/api/site/surface?industry=battery-materials").get_json(force=True)
+    assert surface["features"][0]["geometry"]["type"] == "Polygon"
+    assert len(client.get("/api/site/industries").get_json()["industries"]) >= 14
+
+
+@pytest.mark.parametrize("url, status, field", [
+    ("/api/site", 400, "industry"),
+    ("/api/site?industry=steel", 404, "industry"),
+    ("/api/site?industry=castings&weights=theme=-2", 400, "weights"),
+    ("/api/site?industry=castings&top=x", 400, "top"),
+    ("/api/site?industry=castings&within_km=10", 400, "within_km"),
+    ("/api/site?industry=castings&min_status=done", 400, "min_status"),
+])
+def test_site_api_errors(client, url, status, field):
+    r = client.get(url)
+    assert r.status_code == status and r.get_json()["field"] == field

@@ -1,0 +1,91 @@
+"""The site-selection page (``/site``): a form, the ranked parks with reasons, and the map of scores."""
+
+from __future__ import annotations
+
+import html
+
+import folium
+from branca.colormap import LinearColormap
+from flask import Blueprint, Response, render_template, request
+
+from geo import formats, siting
+from geo.errors import GeoError
+from geo.schema import STATUSES
+from webmap import maps
+from webmap.api import site_args
+from webmap.assets import offline_map
+from webmap.data import current_data
+
+bp = Blueprint("site", __name__)
+
+SCORE_COLORS = ["#fff7bc", "#fec44f", "#d95f0e", "#993404"]
+
+
+def score_colormap() -> LinearColormap:
+    """Colour ramp of suitability scores 0–100 (with its legend)."""
+    return LinearColormap(SCORE_COLORS, vmin=0, vmax=100, caption="适宜性 suitability score (0–100)")
+
+
+@bp.get("/site")
+def site_page() -> str:
+    """Form, ranked list with reasons and breakdown, and the map (an iframe of /site/map with the same query)."""
+    data = current_data()
+    industries = siting.read_industries().to_dict("records")
+    result, error = None, None
+    if request.args.get("industry"):
+        try:
+            result = siting.rank_parks(data.layers, engine=data.engine, **site_args(request.args))
+        except GeoError as exc:
+            error = str(exc)
+    ranking = formats.records(result.ranking) if result is not None else []
+    return render_template(
+        "site.html", industries=industries, args=request.args, result=result, ranking=ranking, error=error,
+        weights=siting.parse_weights(request.args.get("weights")) if not error else siting.DEFAULT_WEIGHTS,
+        labels=siting.CRITERIA_LABELS, statuses=STATUSES,
+        corridors=data.layers["corridors"][["id", "name_zh", "name_en"]].to_dict("records"),
+        districts=data.layers["districts"][["code", "name_zh", "name_en"]].to_dict("records"),
+        parks=data.layers["parks"][["id", "name_zh", "name_en"]].to_dict("records"),
+        query=request.query_string.decode(),
+    )
+
+
+@bp.get("/site/map")
+def site_map() -> Response:
+    """The map of a site-selection result: suitability hexagons and numbered candidates coloured by score."""
+    data = current_data()
+    result = siting.rank_parks(data.layers, engine=data.engine, **site_args(request.args))
+    surface = siting.suitability_surface(data.layers, industry_id=result.industry["id"],
+                                         weights=request.args.get("weights") or None)
+    cmap = score_colormap()
+    m = offline_map(location=list(maps.CENTER), zoom_start=8, control_scale=True, min_zoom=6, max_zoom=18)
+    base = folium.FeatureGroup(name="行政区 Districts").add_to(m)
+    maps.add_districts(base, data.layers["districts"])
+    folium.GeoJson(
+        surface[["score", "geometry"]],
+        name="适宜性 Suitability surface",
+        style_function=lambda f: {"fillColor": cmap(f["properties"]["score"]), "fillOpacity": 0.55, "weight": 0},
+        tooltip=folium.GeoJsonTooltip(["score"], aliases=["适宜性 score"]),
+    ).add_to(m)
+    axes = folium.FeatureGroup(name="产业带 Corridors").add_to(m)
+    belts = folium.FeatureGroup(name="产业带范围 Belts", show=False).add_to(m)
+    maps.add_corridors(axes, belts, data.layers["corridors"], data.belts)
+    cands = folium.FeatureGroup(name="候选园区 Candidate parks").add_to(m)
+    for rec in result.ranking.itertuples():
+        color = cmap(rec.score)
+        label = html.escape(f"{rec.rank}. {rec.name_zh} · {rec.name_en} — {rec.score:.1f}")
+        folium.Marker(
+            [rec.geometry.y, rec.geometry.x],
+            icon=folium.DivIcon(html=f'<div class="site-rank" style="background:{color}">{int(rec.rank)}</div>',
+                                icon_size=(24, 24), icon_anchor=(12, 12)),
+            tooltip=folium.Tooltip(label),
+            popup=folium.Popup(label + "<br>" + html.escape(rec.reason_zh) + "<br>" + html.escape(rec.reason_en),
+                               max_width=360),
+        ).add_to(cands)
+    cmap.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    bounds = data.layers["districts"].total_bounds
+    m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    m.get_root().header.add_child(folium.Element(
+        '<style>.site-rank{width:22px;height:22px;border-radius:50%;border:1px solid #333;text-align:center;'
+        'font:bold 12px/22px sans-serif;color:#000}</style>'), name="site_css")
+    return Response(m.get_root().render(), mimetype="text/html")
