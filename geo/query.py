@@ -47,6 +47,7 @@ class LayerIndex:
         if self.is_point:
             self.lon = self.gdf.geometry.x.to_numpy()
             self.lat = self.gdf.geometry.y.to_numpy()
+            self.xy = shapely.get_coordinates(self.metric)
 
     def __len__(self) -> int:
         return len(self.gdf)
@@ -55,11 +56,23 @@ class LayerIndex:
                radius_m: float) -> tuple[np.ndarray, np.ndarray]:
         """Return (row positions, geodesic distances in metres) of features within ``radius_m``."""
         reach = radius_m * _CANDIDATE_MARGIN + _CANDIDATE_PAD_M
-        cand = self.tree.query(query_metric, predicate="dwithin", distance=reach)
-        cand.sort()
+        cand = self.candidates(query_metric, reach)
         dist = self.distances_m(cand, query_metric, query_wgs84)
         keep = dist <= radius_m
         return cand[keep], dist[keep]
+
+    def candidates(self, query_metric: shapely.Geometry, reach_m: float) -> np.ndarray:
+        """Sorted rows within ``reach_m`` metres (UTM 49N) of the query, found with the STRtree."""
+        if self.is_point and query_metric.geom_type == "Point":
+            # points around a point: a bounding-box query and a NumPy distance check beat `dwithin`
+            px, py = query_metric.x, query_metric.y
+            cand = self.tree.query(shapely.box(px - reach_m, py - reach_m, px + reach_m, py + reach_m))
+            dx, dy = self.xy[cand, 0] - px, self.xy[cand, 1] - py
+            cand = cand[dx * dx + dy * dy <= reach_m * reach_m]
+        else:
+            cand = self.tree.query(query_metric, predicate="dwithin", distance=reach_m)
+        cand.sort()
+        return cand
 
     def distances_m(self, rows: np.ndarray, query_metric: shapely.Geometry,
                     query_wgs84: shapely.Geometry) -> np.ndarray:
@@ -241,14 +254,10 @@ def _knn_candidates(idx: LayerIndex, geom_m: shapely.Geometry, k: int) -> np.nda
     if len(idx) <= k:
         return np.arange(len(idx))
     reach = 2_000.0
-    while True:
-        rows = idx.tree.query(geom_m, predicate="dwithin", distance=reach)
-        if len(rows) >= k:
-            break
+    while len(idx.candidates(geom_m, reach)) < k:
         reach *= 2
     # the k-th nearest is within `reach` metrically, so within reach*margin geodesically
-    rows = idx.tree.query(geom_m, predicate="dwithin", distance=reach * _CANDIDATE_MARGIN + _CANDIDATE_PAD_M)
-    return np.sort(rows)
+    return idx.candidates(geom_m, reach * _CANDIDATE_MARGIN + _CANDIDATE_PAD_M)
 
 
 def _to_metric(geom: shapely.Geometry) -> shapely.Geometry:
