@@ -85,11 +85,20 @@
     return L.divIcon({ className: classes.join(' '), html: '', iconSize: [14, 14], iconAnchor: [7, 7] });
   }
 
+  /* units follow from the column names (investment_cny_100m is 亿元, capacity_gwh is GWh, …) */
+  const UNITS = [['_cny_100m_per_yr', '亿元/年'], ['_cny_100m', '亿元'], ['_gwh', 'GWh/年'], ['_kt_per_yr', '千吨/年 kt/yr'],
+    ['_km2', 'km²'], ['_km', 'km']];
+  function withUnit(key, value) {
+    if (typeof value !== 'number') return typeof value === 'object' ? JSON.stringify(value) : value;
+    const unit = UNITS.find(([suffix]) => key.endsWith(suffix));
+    return unit ? `${value} ${unit[1]}` : value;
+  }
+
   function featureTable(cfg, props) {
     const skip = new Set(['geometry']);
     const rows = Object.entries(props).filter(([k, v]) => !skip.has(k) && v !== null && v !== '');
     return el('table', { class: 'cm-props' },
-      rows.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, typeof v === 'object' ? JSON.stringify(v) : v))));
+      rows.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, withUnit(k, v)))));
   }
 
   function popupFor(cfg, id) {
