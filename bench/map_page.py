@@ -21,15 +21,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import geopandas as gpd  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from werkzeug.serving import make_server
 
-from geo import io  # noqa: E402
-from geo.schema import STATUSES  # noqa: E402
-from geo.store import GeoPackageStore  # noqa: E402
-from webmap import create_app  # noqa: E402
+from geo import io
+from geo.schema import STATUSES
+from geo.store import GeoPackageStore
+from webmap import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

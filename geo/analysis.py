@@ -161,11 +161,11 @@ def corridor_standing(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | N
             "theme_en": corridor.theme_en,
             "investment_target_2021_cny_100m": float(corridor.investment_target_2021_cny_100m),
             "investment_known_cny_100m": round(float(invest.sum()), 3) if len(invest) else None,
-            "projects_with_investment": int(len(invest)),
+            "projects_with_investment": len(invest),
             "projects_without_investment": int(len(named_projects) - len(invest)),
             "share_of_target_known": (round(float(invest.sum()) / corridor.investment_target_2021_cny_100m, 4)
                                       if len(invest) else None),
-            "projects_named": int(len(named_projects)),
+            "projects_named": len(named_projects),
             "projects_in_belt": int(projects["membership"].str.contains("belt").sum()),
             "projects_by_status": {k: v for k, v in status_counts.items() if v},
             "projects": projects[["id", "name_zh", "name_en", "status", "membership"]].to_dict("records"),

@@ -217,7 +217,7 @@ def read_districts(path: Path = DEFAULT_BOUNDARIES, facts: Path | None = None) -
     problems = _Collector([])
     try:
         raw = pyogrio.read_dataframe(path)
-    except Exception as exc:  # noqa: BLE001 - GDAL raises several types for unreadable files
+    except Exception as exc:
         raise SourceErrors([ValidationError(f"cannot read boundaries: {exc}", file=file)]) from exc
     records = [{k: ("" if pd.isna(v) else str(v)) for k, v in r.items()}
                for r in raw.drop(columns="geometry").to_dict("records")]
@@ -296,7 +296,7 @@ def _read_lines(spec: LayerSpec, path: Path, region: Region, problems: _Collecto
     try:
         raw = pyogrio.read_dataframe(path)
         declared = json.loads(path.read_text(encoding="utf-8")).get("crs")
-    except Exception as exc:  # noqa: BLE001 - GDAL raises several types for unreadable files
+    except Exception as exc:
         raise SourceErrors([ValidationError(f"cannot read GeoJSON: {exc}", file=file)]) from exc
     if declared:
         problems.add("GeoJSON sources must be WGS84 without a 'crs' member (RFC 7946)", file=file, field="crs")

@@ -301,12 +301,12 @@ def summarize(features: gpd.GeoDataFrame) -> dict[str, object]:
     projects = features[features["layer"] == "projects"] if "layer" in features else features.iloc[:0]
     known = projects["investment_cny_100m"].dropna() if "investment_cny_100m" in projects else invest
     return {
-        "feature_count": int(len(features)),
+        "feature_count": len(features),
         "by_layer": counts("layer"),
         "by_status": counts("status"),
         "by_chain_link": counts("chain_link"),
         "by_district": counts("district_code"),
         "investment_cny_100m": round(float(known.sum()), 3) if len(known) else None,
-        "projects_with_investment": int(len(known)),
+        "projects_with_investment": len(known),
         "projects_without_investment": int(len(projects) - len(known)),
     }

@@ -150,8 +150,8 @@ def open_store(path: str | os.PathLike[str] | None = None) -> GeoPackageStore:
 __all__ = [
     "BUILD_TIMESTAMP",
     "DEFAULT_STORE_PATH",
-    "GeoPackageStore",
     "LAYER_NAMES",
+    "GeoPackageStore",
     "LayerInfo",
     "Store",
     "default_store_path",

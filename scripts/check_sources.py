@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo.citations import check_excerpts  # noqa: E402
+from geo.citations import check_excerpts
 
 DEFAULT_ARTICLES = ROOT.parent / "shared" / "sources"
 

@@ -26,7 +26,7 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo import crs  # noqa: E402
+from geo import crs
 
 OUT_DIR = ROOT / "data" / "boundaries"
 SIMPLIFY_TOLERANCE_M = 30.0

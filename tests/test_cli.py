@@ -16,7 +16,7 @@ def run(*args: str, env_store: Path | None = None) -> subprocess.CompletedProces
     if env_store is not None:
         env["CORRIDORS_STORE"] = str(env_store)
     return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True,
-                          env=env, timeout=120)
+                          env=env, timeout=120, check=False)
 
 
 def test_help_names_the_commands():

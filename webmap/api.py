@@ -78,10 +78,8 @@ def layer_features(layer: str) -> Response:
 def feature(feature_id: str) -> Response:
     """One feature by id (any layer) with all its attributes, as a GeoJSON Feature."""
     layer, row = current_data().engine.feature(feature_id)
-    gdf = current_data().layers[layer]
-    key = "code" if layer == "districts" else "id"
-    fc = formats.feature_collection(gdf[gdf[key] == feature_id])
-    feat = fc["features"][0]
+    one = current_data().layers[layer].loc[[row.name]]
+    feat = formats.feature_collection(one)["features"][0]
     feat["properties"]["layer"] = layer
     return respond(feat, "application/geo+json")
 

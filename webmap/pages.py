@@ -1,13 +1,10 @@
-"""HTML pages: the main map, corridor pages, feature pages and the data overview."""
+"""The main map page (``/``) and the data overview (``/data``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, current_app, render_template, url_for
 
-from geo import analysis, chain, formats
-from geo.errors import NotFoundError
+from geo import chain, formats
 from webmap import maps
 from webmap.data import current_data
 
@@ -22,20 +19,21 @@ DATA_COLUMNS = {
     "institutions": ["id", "name_zh", "name_en", "kind", "district_code", "location_precision", "source"],
     "districts": ["code", "name_zh", "name_en", "city_zh", "area_km2"],
 }
-FEATURE_LAYERS = ("parks", "projects", "institutions")
 
 
-def _tiles() -> dict[str, str] | None:
+def tiles() -> dict[str, str] | None:
+    """The configured basemap (None for the offline base)."""
     url = current_app.config["TILES"]
     if not url or url == "offline":
         return None
     return {"url": url, "attribution": current_app.config["TILES_ATTRIBUTION"]}
 
 
-def _panel(focus_note: str = "") -> str:
+def panel(focus_note: str = "") -> str:
+    """The side panel of a map page: filters, buffer query, legend (values escaped by Jinja)."""
     data = current_data()
     layers = data.layers
-    tiles = _tiles()
+    basemap = tiles()
     choices = [("产业带 Corridors", layers["corridors"][["id", "name_zh", "name_en"]].to_dict("records")),
                ("园区 Parks", layers["parks"][["id", "name_zh", "name_en"]].to_dict("records"))]
     # projects can be many (100k): they are queried from their popups, not listed here
@@ -51,7 +49,7 @@ def _panel(focus_note: str = "") -> str:
         corridor_colors={c: maps.corridor_color(c) for c in layers["corridors"]["id"]},
         feature_choices=choices,
         belt_km=f"{data.belts['belt_km'].iloc[0]:g}",
-        tiles_note=(f"底图 basemap: {tiles['url']} ({current_app.config['TILES_CRS']})" if tiles
+        tiles_note=(f"底图 basemap: {basemap['url']} ({current_app.config['TILES_CRS']})" if basemap
                     else "离线底图 offline base: 行政区划 district boundaries") + focus_note,
     )
 
@@ -65,7 +63,7 @@ def index() -> Response:
     """The main map: layers, clusters, filters, buffer queries and permalinks."""
     data = current_data()
     m = maps.build_map(data.layers, data.belts, api_url=url_for("api.layers_index").rsplit("/", 1)[0],
-                       tiles=_tiles(), panel_html=_panel())
+                       tiles=tiles(), panel_html=panel())
     m.get_root().title = "洛阳都市圈产业走廊地图 · Luoyang industrial-corridor map"
     return _page(m)
 
@@ -80,77 +78,6 @@ def data_overview() -> str:
         cols = [c for c in DATA_COLUMNS.get(info.name, ["name_zh", "name_en"]) if c in gdf.columns]
         tables.append({"info": info, "columns": cols, "rows": formats.records(gdf, cols)})
     return render_template("data.html", tables=tables)
-
-
-@bp.get("/corridors")
-def corridors() -> str:
-    """Standing of every corridor against its 2021 target."""
-    data = current_data()
-    return render_template("corridors.html", standing=analysis.corridor_standing(data.layers, data.belt_km),
-                           colors=maps.CORRIDOR_COLORS)
-
-
-@bp.get("/corridors/<corridor_id>")
-def corridor(corridor_id: str) -> str:
-    """One corridor: standing, projects, parks, chain coverage and its own map."""
-    data = current_data()
-    analysis.corridor(data.layers, corridor_id)  # 404 for unknown ids
-    standing = next(c for c in analysis.corridor_standing(data.layers, data.belt_km) if c["id"] == corridor_id)
-    cov = chain.coverage(data.layers, corridor=corridor_id)
-    return render_template("corridor.html", c=standing, coverage=cov, color=maps.corridor_color(corridor_id))
-
-
-@bp.get("/corridors/<corridor_id>/map")
-def corridor_map(corridor_id: str) -> Response:
-    """The map of one corridor: its axis and belt, with the corridor filter set."""
-    data = current_data()
-    focus = data.layers["corridors"][data.layers["corridors"]["id"] == corridor_id]
-    if focus.empty:
-        analysis.corridor(data.layers, corridor_id)
-    m = maps.build_map(data.layers, data.belts, api_url="/api", tiles=_tiles(), panel_html=_panel(),
-                       focus=data.belts[data.belts["id"] == corridor_id], page="corridor",
-                       extra_config={"defaultFilters": {"corridor": corridor_id}})
-    return _page(m)
-
-
-def _feature_page(layer: str, feature_id: str) -> str:
-    data = current_data()
-    gdf = data.layers[layer]
-    hit = gdf[gdf["id"] == feature_id]
-    if hit.empty:
-        raise NotFoundError(f"unknown {layer[:-1]} id {feature_id!r}", field="id")
-    rec = formats.records(hit)[0]
-    neighbours = {}
-    for other in FEATURE_LAYERS:
-        near = data.engine.nearest(feature=feature_id, layer=other, k=5)
-        neighbours[other] = formats.records(near, ["id", "layer", "name_zh", "name_en", "distance_km"])
-    joined = data.joined[layer].set_index("id").loc[feature_id]
-    context: dict[str, Any] = {"layer": layer, "rec": rec, "neighbours": neighbours,
-                               "belts": [b for b in str(joined["belt_ids"]).split(";") if b],
-                               "plan_corridor": joined["plan_corridor_id"],
-                               "county_code": joined["county_code"]}
-    if layer == "parks":
-        context["projects"] = formats.records(data.layers["projects"][data.layers["projects"]["park_id"] == feature_id],
-                                              ["id", "name_zh", "name_en", "status"])
-    return render_template("feature.html", **context)
-
-
-@bp.get("/parks/<feature_id>")
-def park(feature_id: str) -> str:
-    """A park: its data, projects, neighbours and source."""
-    return _feature_page("parks", feature_id)
-
-
-@bp.get("/projects/<feature_id>")
-def project(feature_id: str) -> str:
-    """A project: its data, neighbours and source."""
-    return _feature_page("projects", feature_id)
-
-
-@bp.get("/institutions/<feature_id>")
-def institution(feature_id: str) -> str:
-    """An institution: its data, neighbours and source."""
-    return _feature_page("institutions", feature_id)
 
 
 @bp.get("/favicon.ico")

@@ -65,7 +65,7 @@ def test_constraints(layers):
                                 constraints=siting.Constraints(exclude_districts=("410300",)))
     assert not set(ids(outside)) & {"luoyang-green-casting-park", "luoyang-new-energy-park"}
     operating = siting.rank_parks(layers, industry_id="castings", constraints=siting.Constraints(min_status="operating"))
-    assert set(r.status for r in operating.ranking.itertuples()) == {"operating"}
+    assert {r.status for r in operating.ranking.itertuples()} == {"operating"}
     corridor = siting.rank_parks(layers, industry_id="castings", constraints=siting.Constraints(corridors=("luo-mian",)))
     assert "mianchi-green-building-materials-park" in ids(corridor)
 

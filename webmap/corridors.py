@@ -1,0 +1,45 @@
+"""Corridor pages: ``/corridors`` (standing of all) and ``/corridors/<id>`` (one, with its map)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template
+
+from geo import analysis, chain
+from webmap import maps
+from webmap.data import current_data
+from webmap.pages import panel, tiles
+
+bp = Blueprint("corridors", __name__)
+
+
+@bp.get("/corridors")
+def corridors() -> str:
+    """Standing of every corridor against its 2021 target."""
+    data = current_data()
+    return render_template("corridors.html", standing=analysis.corridor_standing(data.layers, data.belt_km),
+                           colors=maps.CORRIDOR_COLORS)
+
+
+@bp.get("/corridors/<corridor_id>")
+def corridor(corridor_id: str) -> str:
+    """One corridor: standing, projects, parks, chain coverage and its own map."""
+    data = current_data()
+    analysis.corridor(data.layers, corridor_id)  # 404 for unknown ids
+    standing = next(c for c in analysis.corridor_standing(data.layers, data.belt_km) if c["id"] == corridor_id)
+    cov = chain.coverage(data.layers, corridor=corridor_id)
+    return render_template("corridor.html", c=standing, coverage=cov, color=maps.corridor_color(corridor_id))
+
+
+@bp.get("/corridors/<corridor_id>/map")
+def corridor_map(corridor_id: str) -> Response:
+    """The map of one corridor: its axis and belt, with the corridor filter set."""
+    data = current_data()
+    focus = data.layers["corridors"][data.layers["corridors"]["id"] == corridor_id]
+    if focus.empty:
+        analysis.corridor(data.layers, corridor_id)
+    m = maps.build_map(data.layers, data.belts, api_url="/api", tiles=tiles(), panel_html=panel(),
+                       focus=data.belts[data.belts["id"] == corridor_id], page="corridor",
+                       extra_config={"defaultFilters": {"corridor": corridor_id}})
+    return Response(m.get_root().render(), mimetype="text/html")
+
+
