@@ -16,7 +16,7 @@ import shapely
 FORMATS: tuple[str, ...] = ("table", "json", "geojson", "csv")
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Return a JSON-ready Python value (None for NaN/NA, ints for integral numpy numbers)."""
     if value is None or value is pd.NA:
         return None
@@ -32,13 +32,15 @@ def _plain(value: Any) -> Any:
 def records(gdf: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts without the geometry; adds WGS84 ``lon``/``lat`` of point rows."""
     cols = [c for c in (columns or gdf.columns) if c != "geometry" and c in gdf.columns]
-    out = []
-    for _, row in gdf.iterrows():
-        rec = {c: _plain(row[c]) for c in cols}
-        geom = row.get("geometry") if isinstance(gdf, gpd.GeoDataFrame) else None
-        if geom is not None and geom.geom_type == "Point" and "lon" not in rec:
-            rec["lon"], rec["lat"] = round(geom.x, 7), round(geom.y, 7)
-        out.append(rec)
+    values = gdf[cols].astype(object).to_numpy().tolist()
+    out = [{c: plain(v) for c, v in zip(cols, row)} for row in values]
+    if isinstance(gdf, gpd.GeoDataFrame) and "lon" not in cols and len(gdf):
+        geoms = np.asarray(gdf.geometry.values)
+        is_point = shapely.get_type_id(geoms) == 0
+        xs, ys = shapely.get_x(geoms), shapely.get_y(geoms)
+        for rec, point, x, y in zip(out, is_point, xs, ys):
+            if point:
+                rec["lon"], rec["lat"] = round(float(x), 7), round(float(y), 7)
     return out
 
 
@@ -91,4 +93,4 @@ def _width(text: str) -> int:
 
 def dumps(value: Any) -> str:
     """JSON text (UTF-8, Chinese kept readable) of a JSON-ready value."""
-    return json.dumps(value, ensure_ascii=False, indent=2, default=_plain)
+    return json.dumps(value, ensure_ascii=False, indent=2, default=plain)

@@ -26,7 +26,7 @@ COMPACT_COLUMNS = ("id", "name_zh", "name_en", "status", "chain_link", "kind", "
 
 def respond(doc: Any, mimetype: str = "application/json", status: int = 200) -> Response:
     """JSON response (UTF-8, Chinese kept readable); ``webmap.compress`` gzips it when accepted."""
-    body = doc if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False, default=formats._plain)
+    body = doc if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False, default=formats.plain)
     return Response(body, status=status, mimetype=mimetype)
 
 
