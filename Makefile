@@ -11,7 +11,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 SOURCES := $(wildcard data/sources/*.csv data/sources/*.geojson) data/boundaries/districts.geojson $(wildcard geo/*.py)
 
-.PHONY: install browser build serve test check-sources districts lock clean help
+.PHONY: install browser fonts build serve test check-sources districts lock clean help
 
 help:
 	@echo "make serve          install, build the store and start the map on http://$(HOST):$(PORT)/"
@@ -32,8 +32,13 @@ $(STORE): $(STAMP) $(SOURCES)
 
 build: $(STORE)
 
-serve: build
+serve: build fonts
 	CORRIDORS_STORE=$(STORE) HOST=$(HOST) PORT=$(PORT) $(PY) run.py serve
+
+# a CJK font for Chinese text in exported maps (apt; quick no-op when installed)
+fonts:
+	dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends fonts-wqy-microhei; }
 
 # Debian's chromium and a CJK font for the browser tests (apt; quick no-op when installed)
 browser:

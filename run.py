@@ -10,6 +10,7 @@ Examples:
   python run.py corridors        standing of the four corridors against their 2021 targets
   python run.py chain [--park ID | --corridor ID]   present and missing links of the battery chain
   python run.py site --industry battery-materials --top 5   ranked parks with the reasons
+  python run.py export --out map.pdf [--corridor ID | --near ... | --site INDUSTRY] [--size A4-landscape]
   python run.py serve            start the map on http://127.0.0.1:8000/ (HOST, PORT settings)
 
 Every coordinate read or written is WGS84 (EPSG:4326) unless an option says otherwise.
@@ -295,6 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", type=Path, default=None, help="GeoPackage to serve (default: as for build)")
     p.add_argument("--dev", action="store_true", help="use Flask's development server with reloading instead")
     p.set_defaults(func=_cmd_serve)
+
+    from geo import export_command
+
+    export_command.add_parser(sub)
     return parser
 
 

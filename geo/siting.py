@@ -40,6 +40,7 @@ import shapely
 from geo import analysis, chain, crs
 from geo.errors import NotFoundError, ValidationError
 from geo.query import QueryEngine
+from geo.style import STATUS_LABELS
 
 INDUSTRIES_CSV = Path(__file__).resolve().parents[1] / "data" / "industries.csv"
 DEFAULT_WEIGHTS: dict[str, float] = {"theme": 3.0, "corridor": 2.0, "chain": 2.0, "talent": 1.0, "anchor": 1.0,
@@ -54,8 +55,6 @@ CRITERIA_LABELS: dict[str, tuple[str, str]] = {
 }
 STATUS_SCORES: dict[str, float] = {"operating": 1.0, "under_construction": 0.75, "planned": 0.5, "unknown": 0.4,
                                    "exploratory": 0.25}
-STATUS_ZH = {"operating": "运营", "under_construction": "在建", "planned": "规划", "unknown": "未知",
-             "exploratory": "探索"}
 CHAIN_KM = 15.0
 CHAIN_SATURATION = 3
 TALENT_FULL_KM, TALENT_ZERO_KM = 5.0, 60.0
@@ -293,7 +292,7 @@ def _reason(ind: pd.Series, rec: Mapping[str, object], facts: Mapping[str, dict]
         en.append(f"{facts['talent']['distance_km']:.1f} km from the nearest university")
     status = rec.get("status")
     if status:
-        zh.append(f"状态: {STATUS_ZH.get(str(status), status)}")
+        zh.append(f"状态: {STATUS_LABELS.get(str(status), (status,))[0]}")
         en.append(f"status: {str(status).replace('_', ' ')}")
     if rec.get("location_precision") == "city":
         zh.append("位置仅知到城市, 距离为近似")

@@ -54,7 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from webmap import api, compress, corridors, features, pages, site
+    from webmap import api, compress, corridors, export, features, pages, site
     from webmap.data import Data
 
     app.extensions["corridors_data"] = Data(app.config["CORRIDORS_STORE"], app.config["CORRIDOR_BELT_KM"])
@@ -63,6 +63,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(features.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(site.bp)
+    app.register_blueprint(export.bp)
     compress.init_app(app)
 
     @app.errorhandler(GeoError)

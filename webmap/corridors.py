@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template
 
-from geo import analysis, chain
+from geo import analysis, chain, style
 from webmap import maps
 from webmap.data import current_data
 from webmap.pages import panel, tiles
@@ -17,7 +17,7 @@ def corridors() -> str:
     """Standing of every corridor against its 2021 target."""
     data = current_data()
     return render_template("corridors.html", standing=analysis.corridor_standing(data.layers, data.belt_km),
-                           colors=maps.CORRIDOR_COLORS)
+                           colors=style.CORRIDOR_COLORS)
 
 
 @bp.get("/corridors/<corridor_id>")
@@ -27,7 +27,7 @@ def corridor(corridor_id: str) -> str:
     analysis.corridor(data.layers, corridor_id)  # 404 for unknown ids
     standing = next(c for c in analysis.corridor_standing(data.layers, data.belt_km) if c["id"] == corridor_id)
     cov = chain.coverage(data.layers, corridor=corridor_id)
-    return render_template("corridor.html", c=standing, coverage=cov, color=maps.corridor_color(corridor_id))
+    return render_template("corridor.html", c=standing, coverage=cov, color=style.corridor_color(corridor_id))
 
 
 @bp.get("/corridors/<corridor_id>/map")

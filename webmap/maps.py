@@ -20,46 +20,15 @@ from folium.plugins import MarkerCluster
 
 from geo import chain
 from geo.schema import STATUSES
+from geo.style import LAYER_LABELS, STATUS_COLORS, STATUS_LABELS, corridor_color
 from webmap.assets import offline_map
 
 CENTER = (34.62, 112.45)  # lat, lon of central Luoyang (WGS84)
-STATUS_COLORS: dict[str, str] = {
-    "operating": "#1a9850",
-    "under_construction": "#f28e2b",
-    "planned": "#4e79a7",
-    "exploratory": "#b07aa1",
-    "unknown": "#8c8c8c",
-}
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "operating": ("运营", "operating"),
-    "under_construction": ("在建", "under construction"),
-    "planned": ("规划", "planned"),
-    "exploratory": ("探索", "exploratory"),
-    "unknown": ("未知", "unknown"),
-}
-CORRIDOR_COLORS: dict[str, str] = {
-    "luo-ji-jiao": "#d62728",
-    "luo-gong": "#1f77b4",
-    "luo-mian": "#2ca02c",
-    "luo-ru": "#ff7f0e",
-}
-LAYER_LABELS: dict[str, tuple[str, str]] = {
-    "districts": ("行政区", "Districts"),
-    "belts": ("产业带范围", "Corridor belts"),
-    "corridors": ("产业带轴线", "Corridor axes"),
-    "parks": ("园区", "Parks"),
-    "projects": ("项目", "Projects"),
-    "institutions": ("高校与企业", "Institutions"),
-}
 POINT_LAYERS = ("parks", "projects", "institutions")
 CLUSTER_OPTIONS = {"chunkedLoading": True, "chunkInterval": 100, "showCoverageOnHover": False,
                    "maxClusterRadius": 50, "spiderfyOnMaxZoom": True}
 assert set(STATUS_COLORS) == set(STATUSES)
 
-
-def corridor_color(corridor_id: str) -> str:
-    """The display colour of a corridor (grey for one without its own)."""
-    return CORRIDOR_COLORS.get(corridor_id, "#7f7f7f")
 
 
 def escaped(gdf: gpd.GeoDataFrame, columns: list[str]) -> gpd.GeoDataFrame:

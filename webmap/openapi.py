@@ -112,6 +112,21 @@ def document(title: str) -> dict[str, Any]:
                                _param("spacing_km", "distance between hexagon centres", {"type": "number"})],
                 "responses": {**GEOJSON, **ERRORS}}},
             "/api/site/industries": {"get": {"summary": "The industry catalogue", "responses": JSON_OK}},
+            "/export/map.{fmt}": {"get": {
+                "summary": "A print-ready map (png, svg or pdf) of the permalink's state, a corridor, a buffer "
+                           "query or a site-selection result",
+                "parameters": [_param("fmt", "png, svg or pdf", {"type": "string", "enum": ["png", "svg", "pdf"]},
+                                      True, "path"), *FILTERS,
+                               _param("size", "A4-landscape, A4-portrait, A3-landscape, A3-portrait or WxH pixels", STR),
+                               _param("dpi", "dots per inch (PNG)", {"type": "integer", "default": 300}),
+                               _param("title", "map title", STR)],
+                "responses": {"200": {"description": "the map file"}, **ERRORS}}},
+            "/export/data.{fmt}": {"get": {
+                "summary": "Data download of a layer, query or site result (geojson, csv or gpkg; WGS84)",
+                "parameters": [_param("fmt", "geojson, csv or gpkg",
+                                      {"type": "string", "enum": ["geojson", "csv", "gpkg"]}, True, "path"),
+                               _param("layer", "layer name", STR)],
+                "responses": {"200": {"description": "the data file"}, **ERRORS}}},
         },
         "components": {"schemas": {
             "Error": {"type": "object", "required": ["error"],

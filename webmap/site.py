@@ -11,6 +11,7 @@ from flask import Blueprint, Response, render_template, request
 from geo import formats, siting
 from geo.errors import GeoError
 from geo.schema import STATUSES
+from geo.style import SCORE_COLORS
 from webmap import maps
 from webmap.api import site_args
 from webmap.assets import offline_map
@@ -18,7 +19,6 @@ from webmap.data import current_data
 
 bp = Blueprint("site", __name__)
 
-SCORE_COLORS = ["#fff7bc", "#fec44f", "#d95f0e", "#993404"]
 
 
 def score_colormap() -> LinearColormap:

