@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo import analysis, render
+from geo import analysis, mapspecs, render
 from geo.query import QueryEngine
 from geo.store import GeoPackageStore, default_store_path
 
@@ -44,15 +44,15 @@ def cases(layers: dict) -> list[tuple[str, render.MapSpec, str, str, int]]:
     """(name, spec, format, size, dpi) of each benchmark case."""
     belts = analysis.corridor_belts(layers["corridors"])
     joined = analysis.joined(layers)
-    metro = render.metro_map(layers, belts=belts)
-    near = render.near_map(layers, QueryEngine(layers).near(radius_km=10, lon=112.45, lat=34.62))
+    metro = mapspecs.metro_map(layers, belts=belts)
+    near = mapspecs.near_map(layers, QueryEngine(layers).near(radius_km=10, lon=112.45, lat=34.62))
     out = [
         ("metro A4 300 dpi", metro, "png", "A4-landscape", 300),
         ("metro A4", metro, "svg", "A4-landscape", 300),
         ("metro A4", metro, "pdf", "A4-landscape", 300),
         ("metro A3 300 dpi", metro, "png", "A3-landscape", 300),
         ("metro slide", metro, "png", "1920x1080", 300),
-        ("corridor A4 300 dpi", render.corridor_map(layers, "luo-ji-jiao", belts=belts, joined=joined), "png",
+        ("corridor A4 300 dpi", mapspecs.corridor_map(layers, "luo-ji-jiao", belts=belts, joined=joined), "png",
          "A4-landscape", 300),
         ("near 10 km A4 300 dpi", near, "png", "A4-landscape", 300),
     ]
@@ -60,7 +60,7 @@ def cases(layers: dict) -> list[tuple[str, render.MapSpec, str, str, int]]:
         from geo import siting
 
         result = siting.rank_parks(layers, industry_id="battery-materials", top=10)
-        out.append(("site ranking A4 300 dpi", render.ranking_map(layers, result.ranking), "png", "A4-landscape", 300))
+        out.append(("site ranking A4 300 dpi", mapspecs.ranking_map(layers, result.ranking), "png", "A4-landscape", 300))
     except ImportError:
         pass
     return out

@@ -87,7 +87,7 @@ def _rank(layers: Any, args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Write the map or the data the arguments describe; print what was written."""
-    from geo import analysis, downloads, render
+    from geo import analysis, downloads, mapspecs, render
     from geo.filters import Filters
     from geo.query import QueryEngine
     from geo.store import open_store
@@ -129,15 +129,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.out} ({len(body):,} bytes, {ext}, WGS84 EPSG:4326)")
         return 0
     if near:
-        spec = render.near_map(layers, result)
+        spec = mapspecs.near_map(layers, result)
     elif args.site:
         ind = result.industry
-        spec = render.ranking_map(layers, result.ranking, subject=(str(ind["name_zh"]), str(ind["name_en"])))
+        spec = mapspecs.ranking_map(layers, result.ranking, subject=(str(ind["name_zh"]), str(ind["name_en"])))
     elif args.corridor:
-        spec = render.corridor_map(layers, args.corridor)
+        spec = mapspecs.corridor_map(layers, args.corridor)
     else:
         visible = [v.strip() for v in args.layers.split(",") if v.strip()] if args.layers else None
-        spec = render.metro_map(layers, filters=wanted, visible=visible)
+        spec = mapspecs.metro_map(layers, filters=wanted, visible=visible)
     facts = render.render_map(spec, args.out, size=args.size, dpi=args.dpi, title=args.title, date=args.date)
     size = f"{facts.pixels[0]}x{facts.pixels[1]} px" if ext == "png" else \
         f"{facts.page_pt[0]:.0f}x{facts.page_pt[1]:.0f} pt"

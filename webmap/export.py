@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from geo import downloads, filters, render
+from geo import downloads, filters, mapspecs, render
 from geo.errors import ValidationError
 from webmap.data import Data, current_data
 
@@ -84,7 +84,7 @@ def build_spec(data: Data) -> render.MapSpec:
     """The map the request asks for (see the module docstring), from the app's layers (WGS84)."""
     layers = data.layers
     if _has_query():
-        return render.near_map(layers, _near(data))
+        return mapspecs.near_map(layers, _near(data))
     if _one("industry"):
         result = _site(data)
         surface = None
@@ -93,13 +93,13 @@ def build_spec(data: Data) -> render.MapSpec:
 
             surface = siting.suitability_surface(layers, industry_id=result.industry["id"],
                                                  weights=request.args.get("weights") or None)
-        return render.ranking_map(layers, result.ranking, surface=surface,
+        return mapspecs.ranking_map(layers, result.ranking, surface=surface,
                                   subject=(str(result.industry["name_zh"]), str(result.industry["name_en"])))
     wanted = filters.Filters.from_mapping(_args())
     filters.validate(wanted, layers)
     if len(wanted.corridor) == 1 and wanted.as_params().keys() == {"corridor"}:
-        return render.corridor_map(layers, wanted.corridor[0], belts=data.belts, joined=data.joined)
-    spec = render.metro_map(layers, belts=data.belts, filters=wanted, joined=data.joined, visible=_visible())
+        return mapspecs.corridor_map(layers, wanted.corridor[0], belts=data.belts, joined=data.joined)
+    spec = mapspecs.metro_map(layers, belts=data.belts, filters=wanted, joined=data.joined, visible=_visible())
     if (_one("extent") or "auto") == "view":
         spec.extent, spec.pad, spec.min_extent_km = view_extent(_one("lat"), _one("lon"), _one("z")), 0.0, 1.0
     elif _one("extent") not in (None, "auto"):

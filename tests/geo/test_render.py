@@ -18,7 +18,7 @@ import shapely
 from PIL import Image
 from pypdf import PdfReader
 
-from geo import downloads, fonts, render
+from geo import downloads, fonts, mapspecs, render
 from geo.errors import ValidationError
 from geo.filters import Filters
 from geo.query import QueryEngine
@@ -36,7 +36,7 @@ def engine(layers) -> QueryEngine:
 
 @pytest.fixture(scope="module")
 def metro(layers) -> render.MapSpec:
-    return render.metro_map(layers)
+    return mapspecs.metro_map(layers)
 
 
 def svg_texts(data: bytes) -> list[str]:
@@ -77,7 +77,7 @@ def test_png_a4_300dpi_size_mode_and_dpi(metro):
 
 
 def test_png_slide_pixels(layers):
-    data, _ = render.render_bytes(render.corridor_map(layers, "luo-mian"), "png", size="1920x1080")
+    data, _ = render.render_bytes(mapspecs.corridor_map(layers, "luo-mian"), "png", size="1920x1080")
     assert Image.open(io.BytesIO(data)).size == (1920, 1080)
 
 
@@ -144,7 +144,7 @@ def test_chinese_names_render_without_missing_glyph_warnings(layers, engine):
     result = engine.near(radius_km=10, lon=112.45, lat=34.62)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would raise here
-        for spec in (render.metro_map(layers), render.near_map(layers, result)):
+        for spec in (mapspecs.metro_map(layers), mapspecs.near_map(layers, result)):
             for fmt in ("png", "svg", "pdf"):
                 render.render_bytes(spec, fmt, dpi=72, title="瀍河回族区 偃师区 渑池县 · 洛阳")
 
@@ -164,19 +164,19 @@ def test_font_is_wenquanyi_and_a_missing_font_names_the_package(monkeypatch):
 
 # -- the export kinds -------------------------------------------------------------------------------
 def test_corridor_map_numbers_its_parks_and_projects(layers):
-    spec = render.corridor_map(layers, "luo-ru")
+    spec = mapspecs.corridor_map(layers, "luo-ru")
     texts, facts = render_svg(spec)
     assert "洛汝新型建材产业带" in texts and "Luoyang–Ruzhou New Building Materials Belt" in texts
     assert facts.table_total == len(spec.table.rows) > 0
     assert {str(r["n"]) for r in spec.table.rows[:facts.table_rows]} <= set(texts)  # numbers on map and table
     assert any("产业带范围" in t for t in facts.legend)
     with pytest.raises(Exception, match="unknown corridor"):
-        render.corridor_map(layers, "nope")
+        mapspecs.corridor_map(layers, "nope")
 
 
 def test_near_map_lists_every_feature_with_its_distance(layers, engine):
     result = engine.near(radius_km=5, lon=112.45, lat=34.62)
-    spec = render.near_map(layers, result)
+    spec = mapspecs.near_map(layers, result)
     texts, facts = render_svg(spec, size="A3-landscape")
     assert facts.table_total == len(result.features) and facts.table_rows == len(result.features)
     rows = spec.table.rows
@@ -192,7 +192,7 @@ def test_near_map_lists_every_feature_with_its_distance(layers, engine):
 
 
 def test_near_map_around_a_feature(layers, engine):
-    spec = render.near_map(layers, engine.near(radius_km=10, feature="luo-mian"))
+    spec = mapspecs.near_map(layers, engine.near(radius_km=10, feature="luo-mian"))
     texts, facts = render_svg(spec)
     assert any("洛渑新材料产业带" in t for t in texts)
     assert "查询要素 Query feature" in facts.legend
@@ -203,23 +203,23 @@ def test_ranking_map_takes_any_ranked_frame(layers):
     ranked = gpd.GeoDataFrame({"id": parks["id"], "name_zh": parks["name_zh"], "name_en": parks["name_en"],
                                "score": [91.5, 80.0, 42.0, 10.0], "rank": [1, 2, 3, 4]},
                               geometry=parks.geometry.values, crs="EPSG:4326")
-    spec = render.ranking_map(layers, ranked, subject=("电池材料", "Battery materials"))
+    spec = mapspecs.ranking_map(layers, ranked, subject=("电池材料", "Battery materials"))
     texts, facts = render_svg(spec)
     assert "选址排序 · 电池材料" in texts and "91.5" in texts and "42" in texts
     assert facts.table_rows == 4 and any("适宜性得分" in t for t in facts.legend)
     with pytest.raises(ValidationError, match="score"):
-        render.ranking_map(layers, ranked.drop(columns=["score"]))
+        mapspecs.ranking_map(layers, ranked.drop(columns=["score"]))
 
 
 def test_filtered_map_draws_only_what_passes(layers):
-    spec = render.metro_map(layers, filters=Filters(status=("planned",)), visible=["districts", "parks", "projects"])
+    spec = mapspecs.metro_map(layers, filters=Filters(status=("planned",)), visible=["districts", "parks", "projects"])
     assert set(spec.marks["status"]) == {"planned"} and set(spec.marks["layer"]) <= {"parks", "projects"}
     assert spec.corridors is None and spec.belts is None
     texts, facts = render_svg(spec)
     assert any("status=planned" in t for t in texts)
     assert "规划 planned" in facts.legend and "在建 under construction" not in facts.legend
     with pytest.raises(ValidationError):
-        render.metro_map(layers, visible=["rivers"])
+        mapspecs.metro_map(layers, visible=["rivers"])
 
 
 def test_co_located_marks_are_fanned_out_not_stacked():

@@ -1,0 +1,253 @@
+"""Spec builders for static maps, one per export kind (all inputs WGS84; drawn by :mod:`geo.render`).
+
+:func:`metro_map` (the whole metro area, optionally with the web map's filters and visible layers),
+:func:`corridor_map`, :func:`near_map` (a buffer query), :func:`ranking_map` (any ranked GeoDataFrame with
+``id, name_zh, name_en, score, rank, geometry``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import shapely.ops
+
+from geo import analysis, crs, style
+from geo.errors import ValidationError
+from geo.render import POINT_LAYERS, VISIBLE_DEFAULT, MapSpec, Table, geom_metric
+
+
+# -- spec builders (one per export kind; all WGS84) ------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _chain_links() -> frozenset[str]:
+    """The link ids of the battery chain (``data/chains/new_energy.csv``), read once."""
+    from geo import chain
+
+    return frozenset(chain.read_chain()["link_id"])
+
+
+def point_marks(gdf: gpd.GeoDataFrame, layer: str, role: str = "feature", labels: Iterable[str] | None = None,
+                order_start: int = 0) -> gpd.GeoDataFrame:
+    """Marks of a point layer's rows (WGS84): layer, status, chain ring, label, role, ring order."""
+    n = len(gdf)
+    links = gdf["chain_link"] if "chain_link" in gdf else pd.Series([None] * n, index=gdf.index)
+    out = gpd.GeoDataFrame({
+        "id": gdf["id"].to_numpy() if "id" in gdf else np.arange(n),
+        "layer": layer,
+        "status": gdf["status"].to_numpy() if "status" in gdf else np.array([None] * n, dtype=object),
+        "chain": links.isin(_chain_links()).to_numpy(),
+        "label": list(labels) if labels is not None else [""] * n,
+        "role": role,
+        "order": np.arange(order_start, order_start + n),
+    }, geometry=gdf.geometry.to_numpy(), crs=crs.WGS84)
+    return out
+
+
+def _concat_marks(parts: Sequence[gpd.GeoDataFrame]) -> gpd.GeoDataFrame | None:
+    """The non-empty mark frames as one (WGS84), or None."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return None
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs.WGS84)
+
+
+def _belts(layers: Mapping[str, gpd.GeoDataFrame], belts: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """The given belts, or the corridors buffered by the configured belt width (WGS84)."""
+    return belts if belts is not None else analysis.corridor_belts(layers["corridors"])
+
+
+def metro_map(layers: Mapping[str, gpd.GeoDataFrame], *, belts: gpd.GeoDataFrame | None = None,
+              filters: Any = None, joined: Mapping[str, gpd.GeoDataFrame] | None = None,
+              visible: Iterable[str] | None = None) -> MapSpec:
+    """The whole metro area, or the web map's view: ``filters`` (geo.filters.Filters) and ``visible`` layers."""
+    from geo import filters as flt
+
+    shown = set(VISIBLE_DEFAULT if visible is None else visible)
+    unknown = shown - set(VISIBLE_DEFAULT)
+    if unknown:
+        raise ValidationError(f"unknown layer {min(unknown)!r}; expected one of: {', '.join(VISIBLE_DEFAULT)}",
+                              field="layers")
+    f = filters if filters is not None else flt.Filters()
+    filtered = not f.is_empty()
+    if filtered and f.corridor and joined is None:
+        joined = analysis.joined(layers)
+
+    def rows(name: str) -> gpd.GeoDataFrame:
+        return flt.apply(name, layers, f, joined) if filtered else layers[name]
+
+    belt = _belts(layers, belts)
+    corridors = rows("corridors")
+    marks = _concat_marks([point_marks(rows(n), n) for n in POINT_LAYERS if n in shown])
+    spec = MapSpec("洛阳都市圈产业走廊", "Industrial corridors of the Luoyang metropolitan area", kind="metro",
+                   districts=layers["districts"],
+                   belts=belt[belt["id"].isin(corridors["id"])] if "belts" in shown else None,
+                   corridors=corridors if "corridors" in shown else None, marks=marks, pad=0.02)
+    counts = {n: len(rows(n)) for n in POINT_LAYERS if n in shown}
+    spec.subtitle = " · ".join(f"{style.LAYER_LABELS[n][0]} {c}" for n, c in counts.items())
+    if filtered:
+        spec.title_zh, spec.title_en, spec.kind = "洛阳都市圈产业走廊 · 筛选", "Luoyang industrial corridors, filtered", "filtered"
+        spec.subtitle = "筛选 Filters: " + "; ".join(f"{k}={v}" for k, v in f.as_params().items()) + " · " + spec.subtitle
+        if f.district:
+            d = layers["districts"]
+            chosen = d[d["code"].isin(f.district) | d["city_code"].isin(f.district)]
+            spec.extent, spec.pad = tuple(chosen.total_bounds), 0.15
+            spec.focus = shapely.union_all(chosen.geometry.values)
+    return spec
+
+
+def corridor_map(layers: Mapping[str, gpd.GeoDataFrame], corridor_id: str, *, belts: gpd.GeoDataFrame | None = None,
+                 joined: Mapping[str, gpd.GeoDataFrame] | None = None) -> MapSpec:
+    """One corridor: its axis, belt, the parks and projects named in its plan or inside its belt (numbered)."""
+    row = analysis.corridor(layers, corridor_id)
+    belt_all = _belts(layers, belts)
+    belt = belt_all[belt_all["id"] == corridor_id]
+    j = joined if joined is not None else analysis.joined(layers)
+    members = {n: analysis.corridor_members(j[n], corridor_id) for n in ("parks", "projects")}
+    table_rows, parts, n = [], [], 0
+    membership = {"named": "规划", "belt": "带内", "named+belt": "规划+带内"}
+    for name in ("parks", "projects"):
+        got = members[name]
+        labels = [str(n + i + 1) for i in range(len(got))]
+        parts.append(point_marks(got, name, labels=labels, order_start=n))
+        for i, r in enumerate(got.itertuples()):
+            table_rows.append({"n": n + i + 1, "name_zh": r.name_zh, "name_en": r.name_en,
+                               "layer": style.TABLE_LAYER_LABELS[name],
+                               "status": style.STATUS_LABELS.get(r.status, (r.status,))[0],
+                               "membership": membership.get(r.membership, r.membership)})
+        n += len(got)
+        rest = layers[name][~layers[name]["id"].isin(got["id"])]
+        parts.append(point_marks(rest, name, role="context", order_start=10_000))
+    km = float(belt["belt_km"].iloc[0]) if len(belt) else None
+    target = row.get("investment_target_2021_cny_100m")
+    subtitle = [f"主题 {row.get('theme_zh')}"]
+    if target is not None and pd.notna(target):
+        subtitle.append(f"2021 年投资目标 target {float(target):g} 亿元")
+    subtitle.append(f"园区 parks {len(members['parks'])} · 项目 projects {len(members['projects'])}")
+    if km:
+        subtitle.append(f"产业带 belt ±{km:g} km")
+    cols = [("n", "#"), ("name_zh", "名称"), ("name_en", "Name"), ("layer", "类别"), ("status", "状态"),
+            ("membership", "归属")]
+    notes = ["归属：规划 = 产业带规划点名；带内 = 位于产业带范围内 · membership: named in the plan, or inside the belt"]
+    return MapSpec(str(row["name_zh"]), str(row["name_en"]), " · ".join(subtitle), kind="corridor", notes=notes,
+                   districts=layers["districts"], belts=belt, corridors=layers["corridors"][layers["corridors"]["id"] == corridor_id],
+                   faint_corridors=layers["corridors"][layers["corridors"]["id"] != corridor_id],
+                   marks=_concat_marks(parts),
+                   table=Table("产业带园区与项目 Parks and projects of the corridor", cols, table_rows, ("n",)),
+                   extent=tuple(belt.total_bounds) if len(belt) else tuple(layers["corridors"][layers["corridors"]["id"] == corridor_id].total_bounds),
+                   pad=0.04, min_extent_km=30)
+
+
+def _anchor(geom: shapely.Geometry, query: shapely.Geometry | None, reach_m: float = 0.0) -> shapely.Point:
+    """Where a number goes on a non-point feature (WGS84 in and out): on a line, the point ``reach_m`` from
+    its point nearest the query, away from the query (clear of the symbols there); else its nearest point."""
+    if geom.geom_type == "Point":
+        return geom
+    if query is None:
+        return geom.representative_point()
+    g, q = geom_metric(geom), geom_metric(query)
+    near = shapely.ops.nearest_points(g, q)[0]
+    if reach_m > 0 and g.geom_type in ("LineString", "MultiLineString"):
+        ring = near.buffer(reach_m, quad_segs=16).boundary
+        hits = [p for p in getattr(shapely.intersection(g, ring), "geoms", [shapely.intersection(g, ring)])
+                if p.geom_type == "Point" and not p.is_empty]
+        if hits:
+            near = max(hits, key=lambda p: p.distance(q))
+    return gpd.GeoSeries([near], crs=crs.METRIC_CRS).to_crs(crs.WGS84).iloc[0]
+
+
+def near_map(layers: Mapping[str, gpd.GeoDataFrame], result: Any) -> MapSpec:
+    """A buffer query (geo.query.NearResult): the buffer, the query, its features numbered 1..n with a table."""
+    q = dict(result.query)
+    feats = result.features.reset_index(drop=True)
+    radius = float(q.get("radius_km") or 0)
+    query_geom, where_zh, where_en = None, "", ""
+    if q.get("feature"):
+        fid = str(q["feature"])
+        layer = str(q.get("feature_layer") or "")
+        gdf = layers.get(layer)
+        key = "code" if layer == "districts" else "id"
+        hit = gdf[gdf[key] == fid] if gdf is not None else None
+        if hit is not None and len(hit):
+            query_geom = hit.geometry.iloc[0]
+            where_zh, where_en = str(hit["name_zh"].iloc[0]), str(hit["name_en"].iloc[0])
+        else:
+            where_zh = where_en = fid
+    elif q.get("polygon"):
+        query_geom = shapely.from_geojson(str(q["polygon"]))
+        where_zh, where_en = "所绘范围", "the drawn area"
+    else:
+        query_geom = shapely.Point(float(q["lon"]), float(q["lat"]))
+        where_zh = where_en = f"({float(q['lon']):.4f}, {float(q['lat']):.4f}) WGS84"
+    ids = set(feats["id"]) if len(feats) else set()
+    parts, rows = [], []
+    for i, r in enumerate(feats.itertuples()):
+        layer = r.layer if r.layer in POINT_LAYERS and r.geometry.geom_type == "Point" else "anchor"
+        geom = _anchor(r.geometry, query_geom, reach_m=radius * 1000.0 * 0.45)
+        one = gpd.GeoDataFrame({"id": [r.id], "status": [getattr(r, "status", None)],
+                                "chain_link": [getattr(r, "chain_link", None)]}, geometry=[geom], crs=crs.WGS84)
+        parts.append(point_marks(one, layer, labels=[str(i + 1)], order_start=i))
+        rows.append({"n": i + 1, "name_zh": r.name_zh, "name_en": r.name_en,
+                     "layer": style.TABLE_LAYER_LABELS.get(r.layer, r.layer),
+                     "distance_km": round(float(r.distance_km), 2)})
+    for name in POINT_LAYERS:
+        rest = layers[name][~layers[name]["id"].isin(ids)]
+        parts.append(point_marks(rest, name, role="context", order_start=10_000))
+    summary = getattr(result, "summary", {}) or {}
+    invest = summary.get("investment_cny_100m")
+    sub = [f"{len(feats)} 个要素 features (geodesic distances)"]
+    sub.append(f"项目投资 investment {invest:g} 亿元" if invest is not None else "项目投资 investment unknown")
+    if q.get("input_crs") and q.get("input_crs") != "wgs84":
+        sub.append(f"输入坐标 input {str(q['input_crs']).upper()} → WGS84")
+    cols = [("n", "#"), ("name_zh", "名称 name_zh"), ("name_en", "name_en"), ("layer", "类别 layer"),
+            ("distance_km", "距离 km")]
+    in_corridors = layers["corridors"]
+    spec = MapSpec(f"周边 {radius:g} 公里查询 · {where_zh}", f"Everything within {radius:g} km of {where_en}",
+                   " · ".join(sub), kind="near", districts=layers["districts"], corridors=in_corridors,
+                   buffer=result.buffer, buffer_km=radius, query=query_geom, marks=_concat_marks(parts),
+                   table=Table("查询结果 Query result", cols, rows, ("n", "distance_km"), len(rows)),
+                   extent=tuple(shapely.bounds(result.buffer)), pad=0.04, min_extent_km=5, label_corridors=False)
+    return spec
+
+
+def ranking_map(layers: Mapping[str, gpd.GeoDataFrame], ranked: gpd.GeoDataFrame, *,
+                subject: tuple[str, str] | None = None, surface: gpd.GeoDataFrame | None = None,
+                top: int | None = None) -> MapSpec:
+    """A ranking (columns id, name_zh, name_en, score 0–100, rank, geometry; WGS84): numbered candidates coloured by score."""
+    missing = [c for c in ("id", "name_zh", "name_en", "score", "rank", "geometry") if c not in ranked.columns]
+    if missing:
+        raise ValidationError(f"a ranking needs the columns id, name_zh, name_en, score, rank, geometry; "
+                              f"missing: {', '.join(missing)}", field="ranking")
+    r = ranked.sort_values("rank", kind="stable").reset_index(drop=True)
+    if top is not None:
+        r = r.head(top)
+    if r.crs is not None and not r.crs.equals(crs.WGS84):
+        r = r.to_crs(crs.WGS84)
+    geoms = [g if g.geom_type == "Point" else g.representative_point() for g in r.geometry]
+    layer = r["layer"] if "layer" in r else pd.Series(["parks"] * len(r))
+    marks = gpd.GeoDataFrame({"id": r["id"], "layer": [v if v in POINT_LAYERS else "parks" for v in layer],
+                              "status": r.get("status"), "chain": False,
+                              "label": [str(int(v)) for v in r["rank"]], "role": "score",
+                              "score": r["score"].astype(float), "order": r["rank"].astype(int)},
+                             geometry=geoms, crs=crs.WGS84)
+    ranked_ids = set(r["id"])
+    context = point_marks(layers["parks"][~layers["parks"]["id"].isin(ranked_ids)], "parks", role="context",
+                          order_start=10_000)
+    zh, en = subject or ("", "")
+    rows = [{"rank": int(v.rank), "name_zh": v.name_zh, "name_en": v.name_en, "score": round(float(v.score), 1)}
+            for v in r.itertuples()]
+    cols = [("rank", "#"), ("name_zh", "名称 name_zh"), ("name_en", "name_en"), ("score", "得分 score")]
+    bounds = shapely.bounds(shapely.union_all(geoms)) if geoms else layers["districts"].total_bounds
+    return MapSpec(f"选址排序{' · ' + zh if zh else ''}", f"Site ranking{': ' + en if en else ''}",
+                   f"{len(r)} 个候选 candidates · 得分 score 0–100 (weighted overlay)", kind="ranking",
+                   districts=layers["districts"], corridors=layers["corridors"], surface=surface,
+                   marks=_concat_marks([context, marks]),
+                   table=Table("排序 Ranking", cols, rows, ("rank", "score"), len(r)),
+                   extent=tuple(bounds), pad=0.12, min_extent_km=40, label_corridors=True)
+
+
+__all__ = ["corridor_map", "metro_map", "near_map", "point_marks", "ranking_map"]
