@@ -40,6 +40,6 @@ def corridor_map(corridor_id: str) -> Response:
     m = maps.build_map(data.layers, data.belts, api_url="/api", tiles=tiles(), panel_html=panel(),
                        focus=data.belts[data.belts["id"] == corridor_id], page="corridor",
                        extra_config={"defaultFilters": {"corridor": corridor_id}})
-    return Response(m.get_root().render(), mimetype="text/html")
+    return maps.html_response(m)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 from branca.element import Element
+from flask import Response
 from folium.plugins import MarkerCluster
 
 from geo import chain
@@ -136,3 +137,8 @@ def build_map(layers: Mapping[str, gpd.GeoDataFrame], corridor_belts: gpd.GeoDat
     init = f"window.addEventListener('DOMContentLoaded', () => CorridorMap.init({m.get_name()}, {_safe_json(cfg)}));"
     root.script.add_child(Element(init), name="app_init")
     return m
+
+
+def html_response(m: folium.Map) -> Response:
+    """The rendered map page as an HTML response."""
+    return Response(m.get_root().render(), mimetype="text/html")

@@ -54,10 +54,6 @@ def panel(focus_note: str = "") -> str:
     )
 
 
-def _page(m) -> Response:
-    return Response(m.get_root().render(), mimetype="text/html")
-
-
 @bp.get("/")
 def index() -> Response:
     """The main map: layers, clusters, filters, buffer queries and permalinks."""
@@ -65,7 +61,7 @@ def index() -> Response:
     m = maps.build_map(data.layers, data.belts, api_url=url_for("api.layers_index").rsplit("/", 1)[0],
                        tiles=tiles(), panel_html=panel())
     m.get_root().title = "洛阳都市圈产业走廊地图 · Luoyang industrial-corridor map"
-    return _page(m)
+    return maps.html_response(m)
 
 
 @bp.get("/data")

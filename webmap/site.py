@@ -88,4 +88,4 @@ def site_map() -> Response:
     m.get_root().header.add_child(folium.Element(
         '<style>.site-rank{width:22px;height:22px;border-radius:50%;border:1px solid #333;text-align:center;'
         'font:bold 12px/22px sans-serif;color:#000}</style>'), name="site_css")
-    return Response(m.get_root().render(), mimetype="text/html")
+    return maps.html_response(m)
