@@ -6,6 +6,8 @@ handler, and carries the file, row and field it is about so a planner can act on
 
 from __future__ import annotations
 
+import os
+
 
 class GeoError(Exception):
     """Base class of every error ``geo`` raises on purpose."""
@@ -44,6 +46,16 @@ class GeoError(Exception):
         }
 
 
+    def public_dict(self) -> dict[str, object]:
+        """The error as a client may see it: a file is named without its folder (no server path)."""
+        out = self.to_dict()
+        if self.file:
+            name = os.path.basename(str(self.file))
+            out["file"] = name
+            out["error"] = str(out["error"]).replace(str(self.file), name)
+        return out
+
+
 class ValidationError(GeoError):
     """A source record or an argument does not have the expected form or value."""
 
@@ -62,3 +74,9 @@ class StoreError(GeoError):
     """The store could not be read or written."""
 
     http_status = 500
+
+
+class StoreUnavailable(GeoError):
+    """The store is missing, damaged or incomplete: the service can't answer until it is rebuilt."""
+
+    http_status = 503

@@ -11,10 +11,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from geo.errors import GeoError
+from geo.errors import GeoError, StoreUnavailable
 from geo.store import default_store_path
 
 #: Defaults that run out of the box; each can be set by an environment variable of the same name.
@@ -54,10 +54,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from webmap import api, compress, corridors, export, features, pages, site
-    from webmap.data import Data
+    from webmap import api, compress, corridors, data, export, features, health, pages, site
 
-    app.extensions["corridors_data"] = Data(app.config["CORRIDORS_STORE"], app.config["CORRIDOR_BELT_KM"])
+    data.init_app(app)
+    app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(corridors.bp)
     app.register_blueprint(features.bp)
@@ -68,7 +68,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(GeoError)
     def _geo_error(exc: GeoError):  # one handler maps the whole geo error family
-        return jsonify(exc.to_dict()), exc.http_status
+        if exc.http_status >= 500 and not isinstance(exc, StoreUnavailable):
+            return _internal_error(exc)
+        return jsonify(exc.public_dict()), exc.http_status
+
+    @app.errorhandler(Exception)
+    def _internal_error(exc: Exception):  # anything unexpected: logged here, never shown to the client
+        app.logger.exception("unexpected error on %s", request.path)
+        return jsonify({"error": "internal error: the request could not be answered; the server log has the "
+                                 "details", "type": "InternalServerError"}), 500
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -58,7 +58,7 @@ def _fmt(default: str = "geojson") -> str:
 @bp.get("/layers")
 def layers_index() -> Response:
     """List the layers with their feature counts, geometry types and CRS."""
-    return respond({"layers": [vars(i) for i in current_data().store.info()]})
+    return respond({"layers": [vars(i) for i in current_data().info()]})
 
 
 @bp.get("/layers/<layer>")

@@ -69,7 +69,7 @@ def data_overview() -> str:
     """Every layer with its records (every value escaped by Jinja)."""
     data = current_data()
     tables = []
-    for info in data.store.info():
+    for info in data.info():
         gdf = data.layer(info.name)
         cols = [c for c in DATA_COLUMNS.get(info.name, ["name_zh", "name_en"]) if c in gdf.columns]
         tables.append({"info": info, "columns": cols, "rows": formats.records(gdf, cols)})

@@ -1,0 +1,226 @@
+"""The dataset: one consistent snapshot of a store's layers, and a live handle that follows the store.
+
+A :class:`Dataset` is immutable: the layers of one version of the store (WGS84), their spatial
+indexes, the corridor belts and joins computed from them, and a bounded cache of results that
+depend only on this version and their parameters. A caller takes one snapshot and uses it for a
+whole answer, so an answer never mixes two versions.
+
+A :class:`LiveDataset` hands out the snapshot of the store as it is now: every call checks the
+store file (one ``stat``), and when a build has replaced it, loads the new version once (other
+callers keep the old snapshot until the new one is complete). A missing, truncated or corrupt
+store raises :class:`~geo.errors.StoreUnavailable`, never a stale or half-read answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import geopandas as gpd
+
+from geo import analysis
+from geo.errors import NotFoundError, StoreUnavailable
+from geo.query import QueryEngine
+from geo.schema import LAYER_NAMES
+from geo.store import GeoPackageStore, LayerInfo
+
+T = TypeVar("T")
+
+#: What a planner or an operator should do when the store cannot be read.
+REBUILD_HINT = "build it with `make build` (or `python run.py build`); the map picks it up without a restart"
+#: Results kept per snapshot (each entry at most ``MEMO_MAX_ENTRY_BYTES`` when it is bytes).
+MEMO_ENTRIES = 64
+MEMO_MAX_ENTRY_BYTES = 8 * 1024 * 1024
+#: After a failed load, how long to wait before trying the same unchanged file again (s).
+RETRY_AFTER_S = 2.0
+
+
+class Memo:
+    """A bounded, thread-safe LRU cache where concurrent callers of one key compute it once."""
+
+    def __init__(self, max_entries: int = MEMO_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._values: OrderedDict[Hashable, Any] = OrderedDict()
+        self._inflight: dict[Hashable, threading.Event] = {}
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """Return the cached value of ``key``, computing it (once, whoever asks meanwhile) when absent."""
+        while True:
+            with self._lock:
+                if key in self._values:
+                    self._values.move_to_end(key)
+                    self.hits += 1
+                    return self._values[key]
+                waiting = self._inflight.get(key)
+                if waiting is None:
+                    self._inflight[key] = threading.Event()
+                    self.misses += 1
+                    break
+            waiting.wait()  # another caller computes it; then look again (it may have failed)
+        try:
+            value = compute()
+            if not (isinstance(value, (bytes, bytearray)) and len(value) > MEMO_MAX_ENTRY_BYTES):
+                with self._lock:
+                    self._values[key] = value
+                    while len(self._values) > self.max_entries:
+                        self._values.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                self._inflight.pop(key).set()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+class Dataset:
+    """The layers of one version of a store (WGS84) with their indexes, belts and joins, computed once."""
+
+    def __init__(self, layers: Mapping[str, gpd.GeoDataFrame], *, version: str = "memory",
+                 belt_km: float | None = None) -> None:
+        self.layers: dict[str, gpd.GeoDataFrame] = dict(layers)
+        self.version = version
+        self.belt_km = belt_km
+        self.belts = analysis.corridor_belts(self.layers["corridors"], belt_km)
+        self.joined = analysis.joined(self.layers, belt_km)
+        self.engine = QueryEngine(self.layers)
+        self.memo = Memo()
+
+    def layer(self, name: str) -> gpd.GeoDataFrame:
+        """One layer by name; an unknown name raises NotFoundError naming the known layers."""
+        if name not in self.layers:
+            raise NotFoundError(f"unknown layer {name!r}; expected one of: {', '.join(self.layers)}", field="layer")
+        return self.layers[name]
+
+    def info(self) -> list[LayerInfo]:
+        """Each layer's name, feature count, geometry type and CRS (all WGS84)."""
+        out = []
+        for name, gdf in self.layers.items():
+            types = sorted(set(gdf.geom_type.dropna()))
+            out.append(LayerInfo(name, len(gdf), "/".join(types) or "Unknown", f"EPSG:{gdf.crs.to_epsg()}"))
+        return out
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """A result that depends only on this version and ``key``, computed once and kept (bounded)."""
+        return self.memo.get(key, compute)
+
+
+@dataclass(frozen=True)
+class _FileState:
+    """What identifies one version of the store file on disk (a build replaces the file)."""
+
+    inode: int
+    mtime_ns: int
+    size: int
+
+
+def _file_state(path: Path) -> _FileState:
+    st = os.stat(path)
+    return _FileState(st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _content_version(path: Path) -> str:
+    """A short content hash of the store file: equal files give equal versions."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def _check_integrity(path: Path) -> None:
+    """Raise when SQLite finds the GeoPackage damaged (a truncated or overwritten file)."""
+    con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        (result,) = con.execute("PRAGMA quick_check").fetchone()
+    finally:
+        con.close()
+    if result != "ok":
+        raise sqlite3.DatabaseError(result)
+
+
+class _Changed(Exception):
+    """The store file was replaced while it was being read."""
+
+
+def load_dataset(store: GeoPackageStore, belt_km: float | None = None) -> Dataset:
+    """Read, check and index every layer of a GeoPackage store; raise StoreUnavailable if it can't be read."""
+    try:
+        before = _file_state(store.path)
+        _check_integrity(store.path)
+        version = _content_version(store.path)
+        layers = store.read_all()
+        if _file_state(store.path) != before:
+            raise _Changed
+    except FileNotFoundError:
+        raise StoreUnavailable(f"the data store has not been built; {REBUILD_HINT}") from None
+    except (StoreUnavailable, _Changed):
+        raise
+    except Exception as exc:  # sqlite, GDAL and pandas each raise their own family
+        raise StoreUnavailable(f"the data store is damaged or incomplete and cannot be read "
+                               f"({type(exc).__name__}); re{REBUILD_HINT}") from exc
+    missing = [name for name in LAYER_NAMES if name not in layers]
+    if missing:
+        raise StoreUnavailable(f"the data store lacks the layer(s) {', '.join(missing)}; re{REBUILD_HINT}")
+    return Dataset(layers, version=version, belt_km=belt_km)
+
+
+class LiveDataset:
+    """The snapshot of a GeoPackage store as it is now, reloaded when a build replaces the file."""
+
+    def __init__(self, path: str | os.PathLike[str], belt_km: float | None = None) -> None:
+        self.store = GeoPackageStore(path)
+        self.belt_km = belt_km
+        self._current: tuple[_FileState, Dataset] | None = None
+        self._failed: tuple[_FileState | None, float, StoreUnavailable] | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> Dataset:
+        """The dataset of the store file on disk now; raises StoreUnavailable when it can't be read."""
+        try:
+            state = _file_state(self.store.path)
+        except FileNotFoundError:
+            self._current = None
+            raise StoreUnavailable(f"the data store has not been built; {REBUILD_HINT}") from None
+        loaded = self._current
+        if loaded is not None and loaded[0] == state:
+            return loaded[1]
+        with self._lock:  # one loader; the others wait for its snapshot rather than read the file too
+            loaded = self._current
+            if loaded is not None and loaded[0] == state:
+                return loaded[1]
+            failed = self._failed
+            if failed is not None and failed[0] == state and time.monotonic() - failed[1] < RETRY_AFTER_S:
+                raise failed[2]
+            try:
+                state, dataset = self._load()
+            except StoreUnavailable as exc:
+                self._current = None  # never answer from an older version once the file has changed
+                self._failed = (state, time.monotonic(), exc)
+                raise
+            self._failed = None
+            self._current = (state, dataset)
+            return dataset
+
+    def _load(self, attempts: int = 5) -> tuple[_FileState, Dataset]:
+        """Load the file as it is now; read again when a build replaced it meanwhile."""
+        for _ in range(attempts):
+            try:
+                state = _file_state(self.store.path)
+                return state, load_dataset(self.store, self.belt_km)
+            except FileNotFoundError:
+                raise StoreUnavailable(f"the data store has not been built; {REBUILD_HINT}") from None
+            except _Changed:
+                continue
+        raise StoreUnavailable(f"the data store keeps changing while it is read; {REBUILD_HINT}")
