@@ -19,7 +19,8 @@ from flask import Blueprint, Response, request
 
 from geo import downloads, filters, mapspecs, render
 from geo.errors import ValidationError
-from webmap.data import Data, current_data
+from geo.dataset import Dataset as Data
+from webmap.data import current_data
 
 bp = Blueprint("export", __name__, url_prefix="/export")
 
