@@ -9,6 +9,7 @@ or lying in its belt).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,25 +24,43 @@ CHAIN_COLUMNS = ("link_id", "position", "stage", "name_zh", "name_en", "descript
 CHAIN_LAYERS = ("projects", "institutions")
 
 
-def read_chain(chain: str = DEFAULT_CHAIN, chains_dir: Path = CHAINS_DIR) -> pd.DataFrame:
-    """Read a chain definition, ordered by position from raw materials to recycling."""
-    path = Path(chains_dir) / f"{chain}.csv"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in Path(chains_dir).glob("*.csv")))
-        raise NotFoundError(f"unknown chain {chain!r}; expected one of: {known}", field="chain")
+def catalogue(chains_dir: Path = CHAINS_DIR) -> dict[str, Path]:
+    """The known chains: id to definition file (the project's own files; a client's id is only a key here)."""
+    return {p.stem: p for p in sorted(Path(chains_dir).glob("*.csv"))}
+
+
+#: The chains this installation knows, read once.
+CHAINS: dict[str, Path] = catalogue()
+
+
+@lru_cache(maxsize=16)
+def _read_definition(path: Path) -> pd.DataFrame:
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in CHAIN_COLUMNS if c not in table.columns]
     if missing:
-        raise ValidationError(f"column is missing: {', '.join(missing)}", file=str(path), field=missing[0])
+        raise ValidationError(f"column is missing: {', '.join(missing)}", file=path.name, field=missing[0])
     if table["link_id"].duplicated().any():
         dup = table.loc[table["link_id"].duplicated(), "link_id"].iloc[0]
-        raise ValidationError(f"duplicate link_id {dup!r}", file=str(path), field="link_id")
+        raise ValidationError(f"duplicate link_id {dup!r}", file=path.name, field="link_id")
     table["position"] = table["position"].astype(int)
     return table.sort_values("position").reset_index(drop=True)
 
 
-def _scope(layers: Mapping[str, gpd.GeoDataFrame], park: str | None, corridor: str | None
-           ) -> tuple[dict[str, object], dict[str, gpd.GeoDataFrame]]:
+def read_chain(chain: str = DEFAULT_CHAIN) -> pd.DataFrame:
+    """A chain definition from the catalogue, ordered by position from raw materials to recycling."""
+    path = CHAINS.get(chain)
+    if path is None:
+        raise NotFoundError(f"unknown chain {chain!r}; expected one of: {', '.join(CHAINS)}", field="chain")
+    return _read_definition(path).copy()
+
+
+def link_ids() -> set[str]:
+    """Every link id of every known chain."""
+    return {link for chain in CHAINS for link in read_chain(chain)["link_id"]}
+
+
+def _scope(layers: Mapping[str, gpd.GeoDataFrame], park: str | None, corridor: str | None,
+           joined: Mapping[str, gpd.GeoDataFrame] | None = None) -> tuple[dict[str, object], dict[str, gpd.GeoDataFrame]]:
     """Select the chain actors of the metro area, a park (and its child parks) or a corridor."""
     if park is not None and corridor is not None:
         raise ValidationError("give a park or a corridor, not both", field="park")
@@ -56,7 +75,7 @@ def _scope(layers: Mapping[str, gpd.GeoDataFrame], park: str | None, corridor: s
         return {"scope": "park", "id": park, "name_zh": row.iloc[0]["name_zh"], "name_en": row.iloc[0]["name_en"]}, actors
     if corridor is not None:
         row = analysis.corridor(layers, corridor)
-        j = analysis.joined(layers)
+        j = joined or analysis.joined(layers)
         keep = {n: analysis.corridor_members(j[n], corridor)["id"] for n in CHAIN_LAYERS}
         actors = {n: g[g["id"].isin(keep[n])] for n, g in actors.items()}
         return {"scope": "corridor", "id": corridor, "name_zh": row["name_zh"], "name_en": row["name_en"]}, actors
@@ -64,10 +83,14 @@ def _scope(layers: Mapping[str, gpd.GeoDataFrame], park: str | None, corridor: s
 
 
 def coverage(layers: Mapping[str, gpd.GeoDataFrame], *, park: str | None = None, corridor: str | None = None,
-             chain: str = DEFAULT_CHAIN) -> dict[str, object]:
-    """Chain coverage of a scope: every link with the projects and firms serving it, and the missing links."""
+             chain: str = DEFAULT_CHAIN, joined: Mapping[str, gpd.GeoDataFrame] | None = None) -> dict[str, object]:
+    """Chain coverage of a scope: every link with the projects and firms serving it, and the missing links.
+
+    ``joined`` (from :func:`geo.analysis.joined`) carries the belts of the configured width; without it
+    the default width is used.
+    """
     links = read_chain(chain)
-    scope, actors = _scope(layers, park, corridor)
+    scope, actors = _scope(layers, park, corridor, joined)
     known = set(links["link_id"])
     rows = []
     for link in links.itertuples():

@@ -26,14 +26,17 @@ class GeoError(Exception):
         self.row = row
         self.field = field
         self.detail = message
+        super().__init__(message)
+
+    def __str__(self) -> str:
         where = []
-        if file is not None:
-            where.append(str(file))
-        if row is not None:
-            where.append(f"row {row}")
-        if field is not None:
-            where.append(f"field '{field}'")
-        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+        if self.file is not None:
+            where.append(str(self.file))
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.field is not None:
+            where.append(f"field '{self.field}'")
+        return f"{', '.join(where)}: {self.detail}" if where else self.detail
 
     def to_dict(self) -> dict[str, object]:
         """Return the error as a JSON-ready mapping (``error``, ``file``, ``row``, ``field``)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 import geopandas as gpd
 import pandas as pd
 
-from geo import analysis
+from geo import analysis, chain
 from geo.errors import ValidationError
 from geo.schema import STATUSES
 
@@ -50,11 +50,19 @@ class Filters:
         return {k: v for k, v in out.items() if v}
 
 
+def chain_links(layers: Mapping[str, gpd.GeoDataFrame]) -> set[str]:
+    """Chain links a filter may name: those of the known chains and any a record carries."""
+    held = {v for name in ("projects", "institutions") if name in layers and "chain_link" in layers[name]
+            for v in layers[name]["chain_link"].dropna()}
+    return chain.link_ids() | held
+
+
 def validate(filters: Filters, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
     """Raise ValidationError naming the field and the allowed values for any unknown value."""
     checks = {
         "corridor": set(layers["corridors"]["id"]),
         "status": set(STATUSES),
+        "chain_link": chain_links(layers),
         "district": set(layers["districts"]["code"]) | set(layers["districts"]["city_code"]),
     }
     for name, allowed in checks.items():

@@ -10,7 +10,6 @@ position is WGS84 unless the caller names another system (``gcj02``, ``bd09``) f
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -19,10 +18,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo import crs
+from geo import crs, params
 from geo.errors import NotFoundError, ValidationError
 
 MAX_RADIUS_KM = 300.0
+#: Most features a k-nearest query returns.
+MAX_K = 1000
 #: Layers a query searches when no layer is named (districts only when asked for).
 FEATURE_LAYERS: tuple[str, ...] = ("parks", "projects", "institutions", "corridors")
 QUERYABLE_LAYERS: tuple[str, ...] = (*FEATURE_LAYERS, "districts")
@@ -112,8 +113,6 @@ class QueryEngine:
     def __init__(self, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
         self.layers = dict(layers)
         self._indexes: dict[str, LayerIndex] = {}
-        districts = self.layers.get("districts")
-        self.bounds = tuple(districts.total_bounds) if districts is not None else None
 
     def index(self, layer: str) -> LayerIndex:
         """Return the STRtree index of a layer, building it on first use."""
@@ -148,42 +147,26 @@ class QueryEngine:
         return names
 
     def point(self, lon: object, lat: object, system: str = "wgs84") -> shapely.Point:
-        """Validate a lon/lat given in ``system`` and return it as a WGS84 point."""
-        values = []
-        for name, value in (("lon", lon), ("lat", lat)):
-            try:
-                number = float(value)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise ValidationError(f"expected a number (degrees), got {value!r}", field=name) from None
-            if not math.isfinite(number):
-                raise ValidationError(f"expected a finite number (degrees), got {value!r}", field=name)
-            values.append(number)
-        x, y = crs.to_wgs84(values[0], values[1], system)
-        self._check_in_region(shapely.Point(x, y), f"({values[0]}, {values[1]}) in {system}")
-        return shapely.Point(x, y)
+        """Validate a lon/lat given in ``system`` and return it as a WGS84 point inside the study area."""
+        x = params.parse_number(lon, "lon", minimum=-180, maximum=180)
+        y = params.parse_number(lat, "lat", minimum=-90, maximum=90)
+        wx, wy = crs.to_wgs84(x, y, system)
+        params.check_in_study_area(float(wx), float(wy), what=f"({x:g}, {y:g}) in {system}")
+        return shapely.Point(float(wx), float(wy))
 
-    def _check_in_region(self, geom: shapely.Geometry, what: str) -> None:
-        if self.bounds is None:
-            return
-        west, south, east, north = self.bounds
-        pad = 0.5  # degrees: a query may start a little outside the counties we hold
+    @staticmethod
+    def _check_in_region(geom: shapely.Geometry, what: str, field: str) -> None:
+        west, south, east, north = params.STUDY_AREA
         gx0, gy0, gx1, gy1 = geom.bounds
-        if gx0 < west - pad or gx1 > east + pad or gy0 < south - pad or gy1 > north + pad:
-            raise ValidationError(
-                f"{what} lies outside the Luoyang metro area; expected lon {west - pad:.2f}..{east + pad:.2f} "
-                f"and lat {south - pad:.2f}..{north + pad:.2f} (WGS84)", field="lon")
+        if gx0 < west or gx1 > east or gy0 < south or gy1 > north:
+            raise ValidationError(f"{what} reaches outside the Luoyang metro area; expected lon {west:g}..{east:g} "
+                                  f"and lat {south:g}..{north:g} (WGS84)", field=field)
 
     @staticmethod
     def radius_m(radius_km: object) -> float:
         """Validate a radius in km (0 < r <= 300) and return it in metres."""
-        try:
-            value = float(radius_km)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise ValidationError(f"expected a number of km, got {radius_km!r}", field="radius_km") from None
-        if not (math.isfinite(value) and 0 < value <= MAX_RADIUS_KM):
-            raise ValidationError(f"expected 0 < radius_km <= {MAX_RADIUS_KM:g}, got {radius_km!r}",
-                                  field="radius_km")
-        return value * 1000.0
+        return params.parse_number(radius_km, "radius_km", minimum=0, exclusive_minimum=True,
+                                   maximum=MAX_RADIUS_KM) * 1000.0
 
     def query_geometry(self, *, lon: object = None, lat: object = None, system: str = "wgs84",
                        feature: str | None = None, polygon: shapely.Geometry | None = None
@@ -199,7 +182,7 @@ class QueryEngine:
             if polygon.geom_type not in ("Polygon", "MultiPolygon") or not polygon.is_valid or polygon.is_empty:
                 reason = shapely.is_valid_reason(polygon) if polygon.geom_type.endswith("Polygon") else polygon.geom_type
                 raise ValidationError(f"expected a valid WGS84 polygon, got {reason}", field="polygon")
-            self._check_in_region(polygon, "the polygon")
+            self._check_in_region(polygon, "the polygon", "polygon")
             return polygon, {"polygon": shapely.to_geojson(polygon)}
         if lon is None or lat is None:
             raise ValidationError("give both lon and lat", field="lat" if lat is None else "lon")
@@ -231,12 +214,7 @@ class QueryEngine:
     def nearest(self, *, layer: str, k: int = 5, lon: object = None, lat: object = None,
                 system: str = "wgs84", feature: str | None = None) -> gpd.GeoDataFrame:
         """The ``k`` features of ``layer`` nearest (geodesic) to a point or a feature, with ``distance_km``."""
-        try:
-            k = int(k)
-        except (TypeError, ValueError):
-            raise ValidationError(f"expected a whole number >= 1, got {k!r}", field="k") from None
-        if k < 1:
-            raise ValidationError(f"expected a whole number >= 1, got {k}", field="k")
+        k = int(params.parse_number(k, "k", minimum=1, maximum=MAX_K, integer=True))
         (name,) = self._layers_arg(layer)
         geom, _ = self.query_geometry(lon=lon, lat=lat, system=system, feature=feature)
         geom_m = _to_metric(geom)

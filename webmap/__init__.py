@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, jsonify, request
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
 from geo.errors import GeoError, StoreUnavailable
@@ -54,8 +55,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from webmap import api, compress, corridors, data, export, features, health, pages, site
+    from webmap import api, compress, corridors, data, export, features, health, pages, security, site
 
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_CONTENT_LENGTH"] or api.MAX_BODY_BYTES  # else a JSON 413
     data.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
@@ -65,6 +67,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(site.bp)
     app.register_blueprint(export.bp)
     compress.init_app(app)
+    security.init_app(app)  # after compress: after_request hooks run in reverse, so it sees the plain HTML
 
     @app.errorhandler(GeoError)
     def _geo_error(exc: GeoError):  # one handler maps the whole geo error family
@@ -80,6 +83,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        return jsonify({"error": exc.description, "type": exc.name}), exc.code
+        # keep the headers werkzeug gives the error: Allow (405), Retry-After (429/503), WWW-Authenticate (401)
+        headers = Headers([(k, v) for k, v in exc.get_response().headers
+                           if k.lower() not in ("content-type", "content-length")])
+        return jsonify({"error": exc.description, "type": exc.name}), exc.code, headers
 
     return app

@@ -9,13 +9,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import shapely
 from flask import Blueprint, Response, current_app, request
 
-from geo import chain, filters, formats
+from geo import chain, filters, formats, params
 from geo.analysis import corridor_standing
+from geo.dataset import Dataset
 from geo.errors import NotFoundError, ValidationError
+from geo.query import MAX_K, MAX_RADIUS_KM, QUERYABLE_LAYERS
+from geo.schema import STATUSES
+from geo.siting import CHAIN_KM
 from webmap.data import current_data
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -48,28 +53,45 @@ def _table(gdf, fmt: str, name: str, **members: Any) -> Response:
         coords = np.round(shapely.get_coordinates(gdf.geometry.values), 6).tolist()
         rows = [xy + vals for xy, vals in zip(coords, values)]
         return respond({"name": name, "crs": "EPSG:4326", "fields": ["lon", "lat", *cols], "rows": rows, **members})
-    raise ValidationError(f"unknown format {fmt!r}; expected one of: geojson, json, csv, compact", field="format")
+    raise ValidationError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}", field="format")
 
 
-def _fmt(default: str = "geojson") -> str:
-    return (request.args.get("format") or default).lower()
+FORMATS = ("geojson", "json", "csv", "compact")
+
+
+def request_args() -> params.Args:
+    """The query-string arguments of this request, for typed reading."""
+    return params.Args(request.args.to_dict(flat=False))
+
+
+def _fmt(args: params.Args, allowed: tuple[str, ...] = FORMATS[:3], default: str = "geojson") -> str:
+    return args.choice("format", allowed, default)  # type: ignore[return-value]
+
+
+def layer_filters(args: params.Args, data: Dataset) -> filters.Filters:
+    """The map's filters (corridor, status, chain_link, district, q), each value checked against what exists."""
+    wanted = filters.Filters(args.many("corridor"), args.many("status"), args.many("chain_link"),
+                             args.many("district"), args.text("q") or "")
+    filters.validate(wanted, data.layers)
+    return wanted
 
 
 @bp.get("/layers")
 def layers_index() -> Response:
     """List the layers with their feature counts, geometry types and CRS."""
-    return respond({"layers": [vars(i) for i in current_data().info()]})
+    return respond({"layers": [vars(i) for i in current_data().info()], "data_version": current_data().version})
 
 
 @bp.get("/layers/<layer>")
 def layer_features(layer: str) -> Response:
     """One layer, filtered by corridor, status, chain_link, district and q."""
     data = current_data()
-    gdf = data.layer(layer)
-    wanted = filters.Filters.from_mapping(request.args.to_dict(flat=False))
+    args = request_args()
+    data.layer(layer)  # 404 for an unknown layer
+    fmt = _fmt(args, FORMATS)
+    wanted = layer_filters(args, data)
     gdf = filters.apply(layer, data.layers, wanted, data.joined)
-    fmt = _fmt()
-    if fmt == "compact" and not (gdf.geometry.geom_type == "Point").all():
+    if fmt == "compact" and not (data.layers[layer].geometry.geom_type == "Point").all():
         raise ValidationError("format=compact is for point layers (parks, projects, institutions)", field="format")
     return _table(gdf, fmt, layer, filters=wanted.as_params())
 
@@ -77,51 +99,114 @@ def layer_features(layer: str) -> Response:
 @bp.get("/features/<feature_id>")
 def feature(feature_id: str) -> Response:
     """One feature by id (any layer) with all its attributes, as a GeoJSON Feature."""
-    layer, row = current_data().engine.feature(feature_id)
-    one = current_data().layers[layer].loc[[row.name]]
+    data = current_data()
+    layer, row = data.engine.feature(feature_id)
+    one = data.layers[layer].loc[[row.name]]
     feat = formats.feature_collection(one)["features"][0]
     feat["properties"]["layer"] = layer
     return respond(feat, "application/geo+json")
 
 
-def _polygon_arg() -> shapely.Geometry | None:
-    raw = request.args.get("polygon")
-    if not raw:
-        return None
+#: Bounds of a query polygon: vertices, and bytes of a POST body (Flask's MAX_CONTENT_LENGTH).
+MAX_POLYGON_VERTICES = 10_000
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def polygon_from_geojson(text: str | bytes, field: str = "polygon") -> shapely.Geometry:
+    """A WGS84 Polygon/MultiPolygon from GeoJSON (a geometry or a Feature), bounded in vertices."""
     try:
-        geom = shapely.from_geojson(raw)
-    except Exception:  # noqa: BLE001 - shapely raises GEOSException or ValueError
-        raise ValidationError("expected a GeoJSON Polygon geometry in WGS84", field="polygon") from None
+        doc = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("expected a GeoJSON Polygon or MultiPolygon (WGS84)", field=field) from None
+    if isinstance(doc, dict) and doc.get("type") == "Feature":
+        doc = doc.get("geometry")
+    if not isinstance(doc, dict) or doc.get("type") not in ("Polygon", "MultiPolygon"):
+        raise ValidationError("expected a GeoJSON Polygon or MultiPolygon geometry (or a Feature with one), WGS84",
+                              field=field)
+    try:
+        geom = shapely.from_geojson(json.dumps(doc))
+    except (shapely.errors.GEOSException, ValueError, TypeError):
+        raise ValidationError("expected a GeoJSON Polygon or MultiPolygon with valid coordinates (WGS84)",
+                              field=field) from None
+    vertices = shapely.get_num_coordinates(geom)
+    if vertices > MAX_POLYGON_VERTICES:
+        raise ValidationError(f"the polygon has {vertices} vertices; at most {MAX_POLYGON_VERTICES} are accepted "
+                              "(simplify it first)", field=field)
     return geom
 
 
-def _point_args() -> dict[str, Any]:
-    args = request.args
-    return {"lon": args.get("lon"), "lat": args.get("lat"), "system": args.get("crs", "wgs84"),
-            "feature": args.get("feature") or None}
+def _near_polygon(args: params.Args) -> shapely.Geometry | None:
+    if request.method == "POST":
+        if args.given("polygon"):
+            raise ValidationError("give the polygon either in the body or in the URL, not both", field="polygon")
+        return polygon_from_geojson(request.get_data(cache=False), field="body")
+    raw = args.text("polygon", max_length=MAX_URL_POLYGON_CHARS)
+    return polygon_from_geojson(raw) if raw is not None else None
 
 
-@bp.get("/near")
+#: Longest ``polygon=`` accepted in a URL; larger polygons go in a POST body.
+MAX_URL_POLYGON_CHARS = 4000
+
+
+def query_target(args: params.Args, data: Dataset, *, lon: str = "lon", lat: str = "lat",
+                 feature: str = "feature") -> dict[str, Any]:
+    """The point (WGS84, from ``lon``/``lat`` in ``crs``) or feature id a query starts from."""
+    point = args.position(lon, lat)
+    fid = args.text(feature)
+    if point is not None and fid is not None:
+        raise ValidationError(f"give {lon} and {lat}, or {feature}, not both", field=feature)
+    if point is None and args.given("crs"):
+        raise ValidationError(f"crs is the system of {lon} and {lat}; give them or drop crs", field="crs")
+    if fid is not None:
+        with params.spelt_as(feature=feature):
+            data.engine.feature(fid)  # 404 naming the parameter for an unknown id
+        return {"feature": fid}
+    if point is not None:
+        return {"lon": point[0], "lat": point[1], "system": point[2]}
+    return {}
+
+
+def _layers_param(args: params.Args, name: str = "layer") -> list[str] | None:
+    names = args.many(name, ("all", *QUERYABLE_LAYERS))
+    return None if not names or "all" in names else list(names)
+
+
+@bp.route("/near", methods=["GET", "POST"])
 def near() -> Response:
-    """Buffer query: features within ``radius_km`` of lon/lat, a feature or a polygon."""
-    if request.args.get("radius_km") is None:
-        raise ValidationError("radius_km is required (0 < radius_km <= 300)", field="radius_km")
-    layer = request.args.get("layer") or None
-    result = current_data().engine.near(radius_km=request.args["radius_km"], polygon=_polygon_arg(),
-                                        layer=layer.split(",") if layer and layer != "all" else None,
-                                        **_point_args())
+    """Buffer query: features within ``radius_km`` of lon/lat, a feature or a polygon (GET, or POST a GeoJSON body)."""
+    data = current_data()
+    args = request_args()
+    radius = args.number("radius_km", minimum=0, exclusive_minimum=True, maximum=MAX_RADIUS_KM)
+    if radius is None:
+        raise ValidationError(f"radius_km is required (0 < radius_km <= {MAX_RADIUS_KM:g})", field="radius_km")
+    fmt = _fmt(args)
+    layers = _layers_param(args)
+    target = query_target(args, data)
+    polygon = _near_polygon(args)
+    if polygon is not None and target:
+        raise ValidationError("give one of: lon and lat, feature, polygon", field="polygon")
+    if polygon is None and not target:
+        raise ValidationError("give lon and lat, a feature or a polygon", field="lon")
+    result = data.engine.near(radius_km=radius, polygon=polygon, layer=layers, **target)
     buffer = json.loads(shapely.to_geojson(shapely.set_precision(result.buffer, 1e-6)))
-    return _table(result.features, _fmt(), "near", query=result.query, summary=result.summary, buffer=buffer)
+    return _table(result.features, fmt, "near", query=result.query, summary=result.summary, buffer=buffer)
 
 
 @bp.get("/nearest")
 def nearest() -> Response:
     """The k nearest features of a layer to lon/lat or a feature."""
-    layer = request.args.get("layer")
-    if not layer:
+    data = current_data()
+    args = request_args()
+    layer = args.choice("layer", QUERYABLE_LAYERS)
+    if layer is None:
         raise ValidationError("layer is required", field="layer")
-    gdf = current_data().engine.nearest(layer=layer, k=request.args.get("k", 5), **_point_args())
-    return _table(gdf, _fmt(), "nearest", query={"layer": layer, "k": len(gdf)})
+    k = args.integer("k", 5, minimum=1, maximum=MAX_K)
+    fmt = _fmt(args)
+    target = query_target(args, data)
+    if not target:
+        raise ValidationError("give lon and lat, or a feature", field="lon")
+    gdf = data.engine.nearest(layer=layer, k=k, **target)
+    return _table(gdf, fmt, "nearest", query={"layer": layer, "k": len(gdf)})
 
 
 @bp.get("/corridors")
@@ -139,57 +224,83 @@ def corridor(corridor_id: str) -> Response:
     if not rows:
         raise NotFoundError(f"unknown corridor {corridor_id!r}; expected one of: "
                             f"{', '.join(data.layers['corridors']['id'])}", field="corridor")
-    return respond({**rows[0], "chain": chain.coverage(data.layers, corridor=corridor_id)})
+    return respond({**rows[0], "chain": chain.coverage(data.layers, corridor=corridor_id, joined=data.joined)})
 
 
 @bp.get("/chain")
 def chain_coverage() -> Response:
     """Chain coverage of the metro area, a park or a corridor."""
-    args = request.args
-    return respond(chain.coverage(current_data().layers, park=args.get("park") or None,
-                                  corridor=args.get("corridor") or None, chain=args.get("chain", chain.DEFAULT_CHAIN)))
+    data = current_data()
+    args = request_args()
+    return respond(chain.coverage(data.layers, park=args.text("park"), corridor=args.text("corridor"),
+                                  chain=args.choice("chain", chain.CHAINS, chain.DEFAULT_CHAIN), joined=data.joined))
 
 
-def site_args(args) -> dict[str, Any]:
-    """Plain keyword arguments of ``geo.siting.rank_parks`` from request arguments."""
-    from geo.siting import Constraints
+#: Bounds of the site-selection parameters (also stated in the OpenAPI document).
+MAX_TOP = 1000
+MAX_WITHIN_KM = MAX_RADIUS_KM
+MAX_CHAIN_KM = 100.0
 
-    def number(name: str, kind=float):
-        raw = args.get(name)
-        if raw in (None, ""):
-            return None
-        try:
-            return kind(raw)
-        except ValueError:
-            raise ValidationError(f"expected a number, got {raw!r}", field=name) from None
 
-    def many(name: str) -> tuple[str, ...]:
-        return tuple(v.strip() for item in args.getlist(name) for v in item.split(",") if v.strip())
+def site_args(args: params.Args, data: Dataset) -> dict[str, Any]:
+    """Plain keyword arguments of ``geo.siting.rank_parks`` from request arguments, all checked."""
+    from geo.siting import Constraints, parse_weights
 
-    industry = args.get("industry")
-    if not industry:
-        raise ValidationError("industry is required (see /api/site/industries)", field="industry")
-    constraints = Constraints(within_km=number("within_km"), of_feature=args.get("of") or None,
-                              lon=number("lon"), lat=number("lat"), system=args.get("crs", "wgs84"),
-                              districts=many("district"), exclude_districts=many("exclude_district"),
-                              corridors=many("corridor"), min_status=args.get("min_status") or None)
-    return {"industry_id": industry, "top": number("top", int), "weights": args.get("weights") or None,
-            "constraints": constraints, "chain_km": number("chain_km") or 15.0}
+    industry = args.required("industry", "see /api/site/industries")
+    within_km = args.number("within_km", minimum=0, exclusive_minimum=True, maximum=MAX_WITHIN_KM)
+    args.only_with("within_km", "of", "lon", "lat", "crs")
+    target = query_target(args, data, feature="of") if within_km is not None else {}
+    if within_km is not None and not target:
+        raise ValidationError("within_km needs a feature (of) or lon and lat", field="within_km")
+    districts = set(data.layers["districts"]["code"]) | set(data.layers["districts"]["city_code"])
+    corridors = set(data.layers["corridors"]["id"])
+    weights = parse_weights(args.text("weights"))
+    constraints = Constraints(within_km=within_km, of_feature=target.get("feature"), lon=target.get("lon"),
+                              lat=target.get("lat"), system=target.get("system", "wgs84"), districts=args.many("district", districts),
+                              exclude_districts=args.many("exclude_district", districts),
+                              corridors=args.many("corridor", corridors),
+                              min_status=args.choice("min_status", STATUSES))
+    return {"industry_id": industry, "top": args.integer("top", minimum=1, maximum=MAX_TOP),
+            "weights": weights, "constraints": constraints,
+            "chain_km": args.number("chain_km", CHAIN_KM, minimum=0, exclusive_minimum=True, maximum=MAX_CHAIN_KM)}
+
+
+def site_result(args: params.Args, data: Dataset):
+    """The ranking a request asks for, computed once per data version and parameters."""
+    from geo import siting
+
+    kwargs = site_args(args, data)
+    key = ("site", repr(sorted(kwargs.items(), key=lambda kv: kv[0])))
+    return data.cached(key, lambda: siting.rank_parks(data.layers, engine=data.engine, **kwargs))
+
+
+def surface_result(args: params.Args, data: Dataset, industry: str) -> tuple[tuple, gpd.GeoDataFrame]:
+    """The suitability surface a request asks for (hexagons, WGS84) and its cache key; computed once per version."""
+    from geo import siting
+
+    weights = siting.parse_weights(args.text("weights"))
+    spacing = args.number("spacing_km", siting.HEX_KM, minimum=MIN_SPACING_KM, maximum=MAX_SPACING_KM)
+    key = ("surface", industry, repr(sorted(weights.items())), spacing)
+    return key, data.cached(key, lambda: siting.suitability_surface(data.layers, industry_id=industry,
+                                                                    weights=weights, spacing_km=spacing))
+
+
+#: Bounds of the hexagon spacing: 3 km is ~3,200 hexagons (~3 MB, ~0.5 s); finer asks too much of one request.
+MIN_SPACING_KM = 3.0
+MAX_SPACING_KM = 50.0
 
 
 @bp.get("/site")
 def site() -> Response:
     """Site selection: ranked parks for an industry with score breakdown and reasons (JSON or GeoJSON)."""
-    from geo import siting
-
     data = current_data()
-    result = siting.rank_parks(data.layers, engine=data.engine, **site_args(request.args))
+    args = request_args()
+    fmt = _fmt(args, ("json", "geojson"), "json")
+    result = site_result(args, data)
     members = {"industry": result.industry, "weights": result.weights, "constraints": result.constraints,
                "empty_because": result.empty_because, "crs": "EPSG:4326"}
-    if _fmt("json") == "geojson":
+    if fmt == "geojson":
         return respond(formats.feature_collection(result.ranking, **members), "application/geo+json")
-    if _fmt("json") != "json":
-        raise ValidationError("unknown format; expected json or geojson", field="format")
     return respond({**members, "ranking": formats.records(result.ranking)})
 
 
@@ -198,18 +309,13 @@ def site_surface() -> Response:
     """The suitability surface of an industry: scored hexagons (GeoJSON, WGS84)."""
     from geo import siting
 
-    args = request.args
-    if not args.get("industry"):
-        raise ValidationError("industry is required", field="industry")
-    spacing = args.get("spacing_km", siting.HEX_KM)
-    try:
-        spacing = float(spacing)
-    except ValueError:
-        raise ValidationError(f"expected a number, got {spacing!r}", field="spacing_km") from None
-    grid = siting.suitability_surface(current_data().layers, industry_id=args["industry"],
-                                      weights=args.get("weights") or None, spacing_km=spacing)
-    return respond(formats.feature_collection(grid, name="suitability", industry=args["industry"]),
-                   "application/geo+json")
+    data = current_data()
+    args = request_args()
+    industry = str(siting.industry(args.required("industry", "see /api/site/industries"))["id"])
+    key, grid = surface_result(args, data, industry)
+    body = data.cached((*key, "geojson"), lambda: formats.dumps(
+        formats.feature_collection(grid, name="suitability", industry=industry)))
+    return respond(body, "application/geo+json")
 
 
 @bp.get("/site/industries")
@@ -225,4 +331,5 @@ def openapi() -> Response:
     """The OpenAPI 3 document of this API."""
     from webmap.openapi import document
 
-    return respond(document(current_app.config.get("API_TITLE", "Luoyang industrial-corridor map API")))
+    return respond(document(current_app.config.get("API_TITLE", "Luoyang industrial-corridor map API"),
+                            current_data()))

@@ -1,11 +1,23 @@
-"""The OpenAPI 3.1 document of the JSON API (``/api/openapi.json``)."""
+"""The OpenAPI 3.1 document of the JSON API and the exports (``/api/openapi.json``).
+
+Built from the same constants the views validate with (bounds, enumerations, limits), and from the
+data the request is answered from (the ids a path or filter may name), so that what the document says
+is what the API does; ``tests/test_fuzz.py`` runs the fuzzer schemathesis against it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from geo.query import MAX_RADIUS_KM, QUERYABLE_LAYERS
+from geo import chain, downloads, params, render, siting
+from geo.dataset import Dataset
+from geo.query import MAX_K, MAX_RADIUS_KM, QUERYABLE_LAYERS
 from geo.schema import STATUSES
+from webmap import api
+
+STR = {"type": "string"}
+TEXT = {"type": "string", "maxLength": params.MAX_TEXT}
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 
 def _param(name: str, description: str, schema: dict[str, Any], required: bool = False,
@@ -13,127 +25,225 @@ def _param(name: str, description: str, schema: dict[str, Any], required: bool =
     return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
 
 
-STR = {"type": "string"}
-FORMAT = _param("format", "output format", {"type": "string", "enum": ["geojson", "json", "csv"], "default": "geojson"})
-POINT = [
-    _param("lon", "longitude in degrees (in `crs`)", {"type": "number"}),
-    _param("lat", "latitude in degrees (in `crs`)", {"type": "number"}),
-    _param("crs", "system of lon/lat: wgs84 (GPS), gcj02 (AMap/Tencent), bd09 (Baidu)",
-           {"type": "string", "enum": ["wgs84", "gcj02", "bd09", "cgcs2000"], "default": "wgs84"}),
-    _param("feature", "id of a park, project, institution or corridor, or a district code", STR),
-]
-FILTERS = [
-    _param("corridor", "corridor ids, comma-separated (named in its plan or inside its belt)", STR),
-    _param("status", f"statuses, comma-separated: {', '.join(STATUSES)}", STR),
-    _param("chain_link", "chain links, comma-separated (see data/chains/new_energy.csv)", STR),
-    _param("district", "county or city codes, comma-separated", STR),
-    _param("q", "name search (Chinese, English or id)", STR),
-]
-ERRORS = {
-    "400": {"description": "bad parameter: the message names the field and what was expected",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-    "404": {"description": "unknown layer, id or corridor",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-}
-GEOJSON = {"200": {"description": "GeoJSON FeatureCollection in WGS84; features carry id, layer, name_zh, name_en"
-                   " (and distance_km for queries)",
-                   "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}},
-                               "text/csv": {"schema": STR}}}}
-JSON_OK = {"200": {"description": "JSON", "content": {"application/json": {"schema": {"type": "object"}}}}}
+def _number(minimum: float | None = None, maximum: float | None = None, *, exclusive: bool = False,
+            integer: bool = False, default: float | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "integer" if integer else "number"}
+    if minimum is not None:
+        schema["exclusiveMinimum" if exclusive else "minimum"] = minimum
+    if maximum is not None:
+        schema["maximum"] = maximum
+    if default is not None:
+        schema["default"] = default
+    return schema
 
 
-def document(title: str) -> dict[str, Any]:
-    """Return the OpenAPI document as a mapping."""
-    layer_enum = {"type": "string", "enum": list(QUERYABLE_LAYERS)}
+def _errors(*codes: int) -> dict[str, Any]:
+    meaning = {
+        400: "a bad parameter: the message names the parameter as sent and what was expected",
+        404: "an unknown layer, id, industry, park or corridor (the message names the parameter)",
+        405: "method not allowed (the Allow header lists the allowed ones)",
+        413: "the request body is larger than the service accepts",
+        503: "the data store is missing or damaged: the message says how to rebuild it",
+    }
+    return {str(c): {"description": meaning[c], "content": {"application/json": {"schema": ERROR_REF}}}
+            for c in (*codes, 503)}
+
+
+def _ok(description: str, *media: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = schema or {}
+    return {"200": {"description": description, "content": {m: {"schema": body.get(m, {})} for m in media}}}
+
+
+def _lonlat(prefix: str = "", what: str = "the query point") -> list[dict[str, Any]]:
+    west, south, east, north = params.STUDY_AREA
+    return [
+        _param(f"{prefix}lon", f"longitude of {what}, degrees in `crs`; the study area is lon {west}..{east} "
+                               "(WGS84)", _number(west, east)),
+        _param(f"{prefix}lat", f"latitude of {what}, degrees in `crs`; the study area is lat {south}..{north}",
+               _number(south, north)),
+    ]
+
+
+CRS = _param("crs", "system of lon/lat: wgs84 (GPS), gcj02 (AMap/Tencent), bd09 (Baidu), cgcs2000; only with "
+                    "lon and lat", {"type": "string", "enum": list(params.SYSTEMS)})
+
+
+def _filters() -> list[dict[str, Any]]:
+    return [
+        _param("corridor", "corridor ids, comma-separated (named in its plan or inside its belt)", STR),
+        _param("status", f"statuses, comma-separated: {', '.join(STATUSES)}", STR),
+        _param("chain_link", "chain links, comma-separated (see /api/chain)", STR),
+        _param("district", "county or city codes, comma-separated", STR),
+        _param("q", "name search (Chinese, English or id)", TEXT),
+    ]
+
+
+def _site_params() -> list[dict[str, Any]]:
+    return [
+        _param("industry", "industry id (see /api/site/industries)", STR, True),
+        _param("top", "best N parks", _number(1, api.MAX_TOP, integer=True)),
+        _param("weights", "criterion weights >= 0, e.g. theme=2,chain=1 (criteria: "
+                          f"{', '.join(siting.DEFAULT_WEIGHTS)})", TEXT),
+        _param("within_km", "only parks within this many km of `of` or lon/lat",
+               _number(0, api.MAX_WITHIN_KM, exclusive=True)),
+        _param("of", "feature id for within_km (only with within_km)", STR),
+        *_lonlat(what="the within_km centre (only with within_km)"), CRS,
+        _param("district", "only parks in these county/city codes (comma-separated)", STR),
+        _param("exclude_district", "no parks in these codes (comma-separated)", STR),
+        _param("corridor", "only parks of these corridors (comma-separated ids)", STR),
+        _param("min_status", "minimum park status", {"type": "string", "enum": list(STATUSES)}),
+        _param("chain_km", "radius for chain neighbours (km)",
+               _number(0, api.MAX_CHAIN_KM, exclusive=True, default=siting.CHAIN_KM)),
+    ]
+
+
+def _near_params() -> list[dict[str, Any]]:
+    return [*_lonlat(), CRS,
+            _param("feature", "id of a park, project, institution or corridor, or a district code", STR),
+            _param("radius_km", "radius in km (geodesic)", _number(0, MAX_RADIUS_KM, exclusive=True), True),
+            _param("layer", f"layer(s), comma-separated, or all: {', '.join(QUERYABLE_LAYERS)}", STR),
+            _param("format", "output format", {"type": "string", "enum": ["geojson", "json", "csv"]})]
+
+
+def _export_query() -> list[dict[str, Any]]:
+    """The permalink's buffer query: qlon/qlat (in crs) or qfeature, qr km, qlayer."""
+    return [*_lonlat("q", "a buffer query"), CRS, _param("qfeature", "feature id of a buffer query", STR),
+            _param("qr", "radius of the buffer query (km)", _number(0, MAX_RADIUS_KM, exclusive=True)),
+            _param("qlayer", "layers of the buffer query, comma-separated, or all", STR)]
+
+
+def _polygon_body() -> dict[str, Any]:
+    polygon = {"$ref": "#/components/schemas/PolygonGeometry"}
+    return {"required": True, "description": f"the query area: a GeoJSON Polygon or MultiPolygon (or a Feature "
+                                             f"with one), WGS84, at most {api.MAX_POLYGON_VERTICES} vertices and "
+                                             f"{api.MAX_BODY_BYTES} bytes",
+            "content": {"application/json": {"schema": polygon}, "application/geo+json": {"schema": polygon}}}
+
+
+def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
+    """Return the OpenAPI document as a mapping; with ``data``, ids in paths are enumerated from it."""
+    features = {"$ref": "#/components/schemas/FeatureCollection"}
+    table = {"application/geo+json": features, "application/json": {"type": "object"},
+             "text/csv": STR}
+    layer_out = _ok("the features (WGS84): GeoJSON, JSON records, CSV or the compact map encoding",
+                    "application/geo+json", "application/json", "text/csv", schema=table)
+    query_out = _ok("the features found (WGS84) with geodesic distance_km, as GeoJSON, JSON or CSV",
+                    "application/geo+json", "application/json", "text/csv", schema=table)
+    obj = {"application/json": {"type": "object"}}
+    id_schema: dict[str, Any] = STR
+    corridor_schema: dict[str, Any] = STR
+    if data is not None:
+        corridor_schema = {"type": "string", "enum": list(data.layers["corridors"]["id"])}
+    near = {"summary": "Buffer query: everything within radius_km of a point, a feature or a polygon",
+            "parameters": [*_near_params(), _param("polygon", "a GeoJSON Polygon (WGS84) instead of a point or "
+                                                               "feature; larger ones: POST",
+                                                     {"type": "string", "maxLength": api.MAX_URL_POLYGON_CHARS})],
+            "responses": {**query_out, **_errors(400, 404)}}
     return {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": "1.0.0",
+        "info": {"title": title, "version": "1.1.0",
                  "description": "洛阳都市圈产业走廊地图 API. Every position is WGS84 (EPSG:4326) unless `crs` says "
-                                "otherwise for an input; distances are geodesic km."},
+                                "otherwise for an input; distances are geodesic km. Every answer carries the "
+                                "data version it was computed from in the X-Data-Version header."},
         "paths": {
-            "/api/layers": {"get": {"summary": "List layers with feature counts and CRS", "responses": JSON_OK}},
+            "/api/layers": {"get": {"summary": "List layers with feature counts and CRS",
+                                    "responses": {**_ok("the layers", "application/json", schema=obj),
+                                                  **_errors()}}},
             "/api/layers/{layer}": {"get": {
                 "summary": "One layer, filtered",
-                "parameters": [_param("layer", "layer name", {"type": "string", "enum": [*QUERYABLE_LAYERS]},
-                                      True, "path"), *FILTERS,
-                               _param("format", "output format; compact = column arrays for the map's point layers",
-                                      {"type": "string", "enum": ["geojson", "json", "csv", "compact"]})],
-                "responses": {**GEOJSON, **ERRORS}}},
+                "parameters": [_param("layer", "layer name", {"type": "string", "enum": list(QUERYABLE_LAYERS)},
+                                      True, "path"), *_filters(),
+                               _param("format", "output format; compact = column arrays for the point layers",
+                                      {"type": "string", "enum": list(api.FORMATS)})],
+                "responses": {**layer_out, **_errors(400, 404)}}},
             "/api/features/{id}": {"get": {
                 "summary": "One feature by id with all attributes",
-                "parameters": [_param("id", "feature id or district code", STR, True, "path")],
-                "responses": {"200": {"description": "GeoJSON Feature (WGS84)"}, **ERRORS}}},
-            "/api/near": {"get": {
-                "summary": "Buffer query: everything within radius_km of a point, a feature or a polygon",
-                "parameters": [*POINT,
-                               _param("polygon", "a GeoJSON Polygon (WGS84) instead of a point or feature", STR),
-                               _param("radius_km", "radius in km", {"type": "number", "exclusiveMinimum": 0,
-                                                                     "maximum": MAX_RADIUS_KM}, True),
-                               _param("layer", "layer(s), comma-separated, or all", STR), FORMAT],
-                "responses": {**GEOJSON, **ERRORS}}},
+                "parameters": [_param("id", "feature id or district code", id_schema, True, "path")],
+                "responses": {**_ok("a GeoJSON Feature (WGS84)", "application/geo+json"), **_errors(404)}}},
+            "/api/near": {"get": near, "post": {
+                **near, "summary": "Buffer query around a polygon sent as the GeoJSON body",
+                "parameters": [p for p in _near_params() if p["name"] in ("radius_km", "layer", "format")],
+                "requestBody": _polygon_body(), "responses": {**query_out, **_errors(400, 413)}}},
             "/api/nearest": {"get": {
                 "summary": "The k nearest features of a layer",
-                "parameters": [*POINT, _param("layer", "layer", layer_enum, True),
-                               _param("k", "how many", {"type": "integer", "minimum": 1, "default": 5}), FORMAT],
-                "responses": {**GEOJSON, **ERRORS}}},
+                "parameters": [*_lonlat(), CRS, _param("feature", "feature id instead of lon/lat", STR),
+                               _param("layer", "layer", {"type": "string", "enum": list(QUERYABLE_LAYERS)}, True),
+                               _param("k", "how many", _number(1, MAX_K, integer=True, default=5)),
+                               _param("format", "output format", {"type": "string",
+                                                                  "enum": ["geojson", "json", "csv"]})],
+                "responses": {**query_out, **_errors(400, 404)}}},
             "/api/corridors": {"get": {"summary": "Standing of every corridor against its 2021 target (亿元)",
-                                       "responses": JSON_OK}},
+                                       "responses": {**_ok("standing", "application/json", schema=obj),
+                                                     **_errors()}}},
             "/api/corridors/{id}": {"get": {
                 "summary": "Standing and chain coverage of one corridor",
-                "parameters": [_param("id", "corridor id", STR, True, "path")],
-                "responses": {**JSON_OK, **ERRORS}}},
+                "parameters": [_param("id", "corridor id", corridor_schema, True, "path")],
+                "responses": {**_ok("standing", "application/json", schema=obj), **_errors(404)}}},
             "/api/chain": {"get": {
                 "summary": "Industrial-chain coverage: present and missing links",
                 "parameters": [_param("park", "park id", STR), _param("corridor", "corridor id", STR),
-                               _param("chain", "chain definition", {"type": "string", "default": "new_energy"})],
-                "responses": {**JSON_OK, **ERRORS}}},
+                               _param("chain", "chain id from the catalogue",
+                                      {"type": "string", "enum": list(chain.CHAINS), "default": chain.DEFAULT_CHAIN})],
+                "responses": {**_ok("coverage", "application/json", schema=obj), **_errors(400, 404)}}},
             "/api/site": {"get": {
                 "summary": "Site selection: parks ranked for an industry, with score breakdown and reasons",
-                "parameters": [
-                    _param("industry", "industry id (see /api/site/industries)", STR, True),
-                    _param("top", "best N parks", {"type": "integer", "minimum": 1}),
-                    _param("weights", "criterion weights, e.g. theme=2,chain=1 (theme, corridor, chain, talent, "
-                                      "anchor, status)", STR),
-                    _param("within_km", "only parks within this many km of `of` or lon/lat", {"type": "number"}),
-                    _param("of", "feature id for within_km", STR),
-                    _param("lon", "longitude for within_km (in `crs`)", {"type": "number"}),
-                    _param("lat", "latitude for within_km (in `crs`)", {"type": "number"}),
-                    _param("crs", "system of lon/lat", {"type": "string", "enum": ["wgs84", "gcj02", "bd09"]}),
-                    _param("district", "only parks in these county/city codes", STR),
-                    _param("exclude_district", "no parks in these codes", STR),
-                    _param("corridor", "only parks of these corridors", STR),
-                    _param("min_status", "minimum park status", {"type": "string", "enum": list(STATUSES)}),
-                    _param("chain_km", "radius for chain neighbours (km)", {"type": "number", "default": 15}),
-                    _param("format", "json or geojson", {"type": "string", "enum": ["json", "geojson"]})],
-                "responses": {**JSON_OK, **ERRORS}}},
+                "parameters": [*_site_params(), _param("format", "json or geojson",
+                                                       {"type": "string", "enum": ["json", "geojson"]})],
+                "responses": {**_ok("the ranking", "application/json", "application/geo+json",
+                                    schema={"application/json": {"type": "object"},
+                                            "application/geo+json": features}), **_errors(400, 404)}}},
             "/api/site/surface": {"get": {
                 "summary": "Suitability surface: hexagons scored for an industry (GeoJSON, WGS84)",
-                "parameters": [_param("industry", "industry id", STR, True), _param("weights", "weights", STR),
-                               _param("spacing_km", "distance between hexagon centres", {"type": "number"})],
-                "responses": {**GEOJSON, **ERRORS}}},
-            "/api/site/industries": {"get": {"summary": "The industry catalogue", "responses": JSON_OK}},
+                "parameters": [_param("industry", "industry id", STR, True), _param("weights", "weights", TEXT),
+                               _param("spacing_km", "distance between hexagon centres (km)",
+                                      _number(api.MIN_SPACING_KM, api.MAX_SPACING_KM, default=siting.HEX_KM))],
+                "responses": {**_ok("the hexagons", "application/geo+json",
+                                    schema={"application/geo+json": features}), **_errors(400, 404)}}},
+            "/api/site/industries": {"get": {"summary": "The industry catalogue",
+                                             "responses": _ok("the catalogue", "application/json", schema=obj)}},
             "/export/map.{fmt}": {"get": {
                 "summary": "A print-ready map (png, svg or pdf) of the permalink's state, a corridor, a buffer "
                            "query or a site-selection result",
-                "parameters": [_param("fmt", "png, svg or pdf", {"type": "string", "enum": ["png", "svg", "pdf"]},
-                                      True, "path"), *FILTERS,
-                               _param("size", "A4-landscape, A4-portrait, A3-landscape, A3-portrait or WxH pixels", STR),
-                               _param("dpi", "dots per inch (PNG)", {"type": "integer", "default": 300}),
-                               _param("title", "map title", STR)],
-                "responses": {"200": {"description": "the map file"}, **ERRORS}}},
+                "parameters": [_param("fmt", "png, svg or pdf", {"type": "string", "enum": list(render.FORMATS)},
+                                      True, "path"), *_filters(),
+                               _param("size", f"{', '.join(render.SIZES)} or WxH pixels (each side "
+                                              f"{render.PIXEL_RANGE[0]}..{render.PIXEL_RANGE[1]}, at most "
+                                              f"{render.MAX_PAGE_PIXELS} pixels)", STR),
+                               _param("dpi", "dots per inch of a paper page",
+                                      _number(*render.DPI_RANGE, integer=True)),
+                               _param("title", "map title, drawn literally",
+                                      {"type": "string", "maxLength": render.MAX_TEXT_CHARS}),
+                               *_export_query(), _param("industry", "draw a site-selection result", STR),
+                               _param("extent", "auto, or view (the lat/lon/z of the permalink)",
+                                      {"type": "string", "enum": ["auto", "view"]})],
+                "responses": {**_ok("the map file", *render.MIMETYPES.values()), **_errors(400, 404)}}},
             "/export/data.{fmt}": {"get": {
                 "summary": "Data download of a layer, query or site result (geojson, csv or gpkg; WGS84)",
                 "parameters": [_param("fmt", "geojson, csv or gpkg",
-                                      {"type": "string", "enum": ["geojson", "csv", "gpkg"]}, True, "path"),
-                               _param("layer", "layer name", STR)],
-                "responses": {"200": {"description": "the data file"}, **ERRORS}}},
+                                      {"type": "string", "enum": list(downloads.FORMATS)}, True, "path"),
+                               _param("layer", "a layer (or give a buffer query or an industry instead)",
+                                      {"type": "string", "enum": list(QUERYABLE_LAYERS)}), *_filters(),
+                               *_export_query(), _param("industry", "a site-selection result instead", STR),
+                               _param("download", "1 for an attachment", {"type": "string",
+                                                                          "enum": ["0", "1", "true", "false"]})],
+                "responses": {**_ok("the data file", *(m.split(";")[0] for m in downloads.MIMETYPES.values())),
+                              **_errors(400, 404)}}},
+            "/healthz": {"get": {"summary": "The process answers",
+                                 "responses": _ok("up", "application/json", schema=obj)}},
+            "/readyz": {"get": {"summary": "The store opens and every layer reads",
+                                "responses": {**_ok("ready", "application/json", schema=obj),
+                                              "503": {"description": "not ready: the message says what to do",
+                                                      "content": {"application/json": {"schema": obj}}}}}},
         },
         "components": {"schemas": {
-            "Error": {"type": "object", "required": ["error"],
+            "Error": {"type": "object", "required": ["error", "type"],
                       "properties": {"error": STR, "type": STR, "field": {"type": ["string", "null"]},
                                      "row": {"type": ["integer", "null"]}, "file": {"type": ["string", "null"]}}},
             "FeatureCollection": {"type": "object", "required": ["type", "features"],
                                   "properties": {"type": {"const": "FeatureCollection"},
                                                  "features": {"type": "array", "items": {"type": "object"}}}},
+            "PolygonGeometry": {"type": "object", "required": ["type"],
+                                "properties": {"type": {"enum": ["Polygon", "MultiPolygon", "Feature"]},
+                                               "coordinates": {"type": "array"}, "geometry": {"type": "object"}}},
         }},
     }

@@ -13,7 +13,7 @@ from geo.errors import GeoError
 from geo.schema import STATUSES
 from geo.style import SCORE_COLORS
 from webmap import maps
-from webmap.api import site_args
+from webmap.api import request_args, site_result, surface_result
 from webmap.assets import offline_map
 from webmap.data import current_data
 
@@ -34,7 +34,7 @@ def site_page() -> str:
     result, error = None, None
     if request.args.get("industry"):
         try:
-            result = siting.rank_parks(data.layers, engine=data.engine, **site_args(request.args))
+            result = site_result(request_args(), data)
         except GeoError as exc:
             error = str(exc)
     ranking = formats.records(result.ranking) if result is not None else []
@@ -53,9 +53,8 @@ def site_page() -> str:
 def site_map() -> Response:
     """The map of a site-selection result: suitability hexagons and numbered candidates coloured by score."""
     data = current_data()
-    result = siting.rank_parks(data.layers, engine=data.engine, **site_args(request.args))
-    surface = siting.suitability_surface(data.layers, industry_id=result.industry["id"],
-                                         weights=request.args.get("weights") or None)
+    result = site_result(request_args(), data)
+    _, surface = surface_result(request_args(), data, str(result.industry["id"]))
     cmap = score_colormap()
     m = offline_map(location=list(maps.CENTER), zoom_start=8, control_scale=True, min_zoom=6, max_zoom=18)
     base = folium.FeatureGroup(name="行政区 Districts").add_to(m)

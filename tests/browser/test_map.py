@@ -18,7 +18,7 @@ XSS = "<script>alert(1)</script>"
 def open_map(page, url: str) -> None:
     """Load a map page and wait until every point layer is loaded."""
     page.goto(url)
-    page.wait_for_function("document.body.dataset.loaded === 'true'", timeout=20_000)
+    page.wait_for_function("() => document.body.dataset.loaded === 'true'", timeout=20_000)
 
 
 def counts(page) -> dict[str, int]:
@@ -92,13 +92,13 @@ def test_query_around_a_picked_feature(page, page_log, live_server):
 def test_a_filter_changes_what_is_shown(page, page_log, live_server):
     open_map(page, live_server.url + "/")
     page.select_option("#cm-filters select[name=status]", "planned")
-    page.wait_for_function("document.querySelector('.cm-count[data-layer=projects] b').textContent === '7'")
+    page.wait_for_function("() => document.querySelector('.cm-count[data-layer=projects] b').textContent === '7'")
     assert counts(page)["projects"] == 7
     shown = page.evaluate("CorridorMap.clusters.projects.getLayers().length")
     assert shown == 7
     assert "status=planned" in page.url
     page.fill("#cm-filters input[name=q]", "汝")
-    page.wait_for_function("document.querySelector('.cm-count[data-layer=projects] b').textContent === '2'")
+    page.wait_for_function("() => document.querySelector('.cm-count[data-layer=projects] b').textContent === '2'")
     page_log.assert_clean()
 
 
@@ -118,7 +118,7 @@ def test_permalink_restores_the_state(page, page_log, live_server):
     assert "ruzhou-shuolong-building-materials" in listed
     # the page keeps the state in its own URL, so reloading shows the same map
     page.reload()
-    page.wait_for_function("document.body.dataset.loaded === 'true'")
+    page.wait_for_function("() => document.body.dataset.loaded === 'true'")
     assert page.evaluate("CorridorMap.map.getZoom()") == 10
     assert parse_qs(urlsplit(page.url).query)["corridor"] == ["luo-ru"]
     page_log.assert_clean()

@@ -47,7 +47,29 @@ def test_near_gcj02_input(client):
     ("/api/near?lon=112.45&lat=34.62&radius_km=301", "radius_km"),
     ("/api/near?lon=abc&lat=34.62&radius_km=5", "lon"),
     ("/api/near?lon=121.4&lat=31.2&radius_km=5", "lon"),
-    ("/api/near?lon=112.45&lat=34.62&radius_km=5&crs=utm", "system"),
+    ("/api/near?lon=112.45&lat=34.62&radius_km=5&crs=utm", "crs"),
+    ("/api/near?lon=1_12.45&lat=34.62&radius_km=5", "lon"),
+    ("/api/near?lon=%EF%BC%91%EF%BC%91%EF%BC%92&lat=34.62&radius_km=5", "lon"),  # full-width 112
+    ("/api/near?lon=112.45&lat=1e308&radius_km=5", "lat"),
+    ("/api/near?lon=112.45&lat=39.9&radius_km=5", "lat"),
+    ("/api/near?lon=112.45&lat=nan&radius_km=5", "lat"),
+    ("/api/near?lon=112.45&lat=34.62&radius_km=inf", "radius_km"),
+    ("/api/near?feature=luo-mian&radius_km=5&crs=gcj02", "crs"),
+    ("/api/near?lon=112.45&lat=34.62&radius_km=5&layer=roads", "layer"),
+    ("/api/nearest?lon=112.45&lat=34.62&layer=parks&k=2.5", "k"),
+    ("/api/nearest?lon=112.45&lat=34.62&layer=parks&k=100000", "k"),
+    ("/api/layers/parks?chain_link=foo", "chain_link"),
+    ("/api/layers/parks?status=foo", "status"),
+    ("/api/site?industry=battery-materials&chain_km=0", "chain_km"),
+    ("/api/site?industry=battery-materials&of=luo-mian", "of"),
+    ("/api/site?industry=battery-materials&crs=gcj02", "crs"),
+    ("/api/site?industry=battery-materials&lon=112.4&lat=34.6", "lon"),
+    ("/api/site?industry=battery-materials&top=0", "top"),
+    ("/api/site?industry=battery-materials&within_km=10&of=luo-mian&crs=gcj02", "crs"),
+    ("/api/site?industry=battery-materials&district=999999", "district"),
+    ("/api/site/surface?industry=battery-materials&spacing_km=1", "spacing_km"),
+    ("/api/chain?chain=../x", "chain"),
+    ("/api/chain?chain=/tmp/evil", "chain"),
     ("/api/near?polygon=notjson&radius_km=5", "polygon"),
     ("/api/nearest?lon=112.45&lat=34.62", "layer"),
     ("/api/nearest?lon=112.45&lat=34.62&layer=parks&k=0", "k"),
@@ -155,3 +177,55 @@ def test_site_api(client):
 def test_site_api_errors(client, url, status, field):
     r = client.get(url)
     assert r.status_code == status and r.get_json()["field"] == field
+
+
+@pytest.mark.parametrize("url, field", [
+    ("/api/near?feature=nothing-here&radius_km=5", "feature"),
+    ("/api/site?industry=battery-materials&within_km=5&of=nothing-here", "of"),
+    ("/api/site?industry=no-such-industry", "industry"),
+    ("/api/layers/roads", "layer"),
+])
+def test_unknown_ids_are_json_404_naming_the_parameter(client, url, field):
+    r = client.get(url)
+    assert r.status_code == 404 and r.get_json()["field"] == field
+
+
+@pytest.mark.parametrize("chain", ["../chains/new_energy", "/etc/passwd", "new_energy.csv", "..%2Fx"])
+def test_chain_is_looked_up_in_the_catalogue_never_as_a_path(client, chain, tmp_path):
+    r = client.get("/api/chain", query_string={"chain": chain})
+    assert r.status_code == 400 and r.get_json()["field"] == "chain"
+    assert "/" not in r.get_json()["error"].split("expected one of:")[1]
+    assert client.get("/api/chain?chain=new_energy").status_code == 200
+
+
+def test_site_chain_km_is_used_as_given(client):
+    near = client.get("/api/site?industry=battery-materials&chain_km=0.5").get_json()
+    far = client.get("/api/site?industry=battery-materials&chain_km=60").get_json()
+    assert near["ranking"] != far["ranking"]
+
+
+def test_post_near_takes_a_large_polygon_body(client):
+    import math
+    ring = [[112.45 + 0.2 * math.cos(2 * math.pi * i / 2000), 34.62 + 0.15 * math.sin(2 * math.pi * i / 2000)]
+            for i in range(2000)]
+    ring.append(ring[0])
+    body = json.dumps({"type": "Polygon", "coordinates": [ring]})
+    r = client.post("/api/near?radius_km=1&format=json", data=body, content_type="application/geo+json")
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    got = r.get_json()
+    assert got["query"]["radius_km"] == 1 and got["features"]
+    small = client.get("/api/near", query_string={"radius_km": 1, "format": "json", "polygon": json.dumps(
+        {"type": "Polygon", "coordinates": [ring[::100] + [ring[0]]]})}).get_json()
+    assert {f["id"] for f in small["features"]} <= {f["id"] for f in got["features"]} | {"x"}
+
+
+def test_post_near_bounds_vertices_and_bytes(client):
+    ring = [[112.45 + 1e-5 * i, 34.62 + 1e-5 * (i % 2)] for i in range(10_500)] + [[112.45, 34.62]]
+    too_many = json.dumps({"type": "Polygon", "coordinates": [ring]})
+    r = client.post("/api/near?radius_km=1", data=too_many, content_type="application/json")
+    assert r.status_code == 400 and r.get_json()["field"] == "body" and "10000" in r.get_json()["error"]
+    huge = "[" + ",".join(["[112.45,34.62]"] * 120_000) + "]"
+    r = client.post("/api/near?radius_km=1", data=huge, content_type="application/json")
+    assert r.status_code == 413 and r.is_json
+    r = client.post("/api/near?radius_km=1", data="{not json", content_type="application/json")
+    assert r.status_code == 400 and r.get_json()["field"] == "body"
