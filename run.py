@@ -176,10 +176,14 @@ def _cmd_site(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    import os
-
     from geo.store import open_store
+    from webmap.server import is_loopback
 
+    if args.dev and not is_loopback(args.host):
+        print(f"error: --dev runs the Werkzeug debugger, which lets anyone who reaches it run code on this "
+              f"machine: refusing --host {args.host!r}, which is not a loopback address. Use --host 127.0.0.1 "
+              "(or ::1, localhost) with --dev, or serve without --dev.", file=sys.stderr)
+        return 2
     store = open_store(args.store)
     if not store.exists():
         print(f"no store at {store.path}: building it first")
@@ -187,15 +191,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
         build_store(store.path, progress=print)
     os.environ["CORRIDORS_STORE"] = str(store.path)
-    bind = f"{args.host}:{args.port}"
-    print(f"serving the map on http://{bind}/ (store {store.path}, WGS84)")
+    host = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host
+    bind = f"{host}:{args.port}"
+    print(f"serving the map on http://{bind}/ (store {store.path}, WGS84)", flush=True)
     if args.dev:
         from webmap import create_app
 
-        create_app().run(host=args.host, port=args.port, debug=True)
+        create_app().run(host=args.host.strip("[]"), port=args.port, debug=True)
         return 0
-    gunicorn = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(args.workers),
-                "--access-logfile", "-", "webmap:create_app()"]
+    # gthread workers; every other setting (threads, timeouts, limits, access log) is in the config file
+    config = Path(__file__).resolve().parent / "webmap" / "gunicorn_conf.py"
+    gunicorn = [sys.executable, "-m", "gunicorn", "--config", str(config), "--bind", bind,
+                "--workers", str(args.workers), "webmap:create_app()"]
     os.execv(sys.executable, gunicorn)
     return 0  # not reached
 
@@ -288,13 +295,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_site)
 
     p = sub.add_parser("serve", help="start the web map with a production WSGI server (gunicorn)",
-                       description="Build the store if it is missing, then serve the map and the JSON API. "
-                       "Settings: HOST (default 127.0.0.1), PORT (default 8000), WEB_WORKERS (default 2).")
+                       description="Build the store if it is missing, then serve the map and the JSON API with "
+                       "gunicorn's threaded workers (settings in webmap/gunicorn_conf.py). Settings: HOST (default "
+                       "127.0.0.1), PORT (default 8000), WEB_WORKERS (processes, default 2), WEB_THREADS (threads "
+                       "per process, default 16), WEB_READ_TIMEOUT_S (seconds a client has to send its request "
+                       "head, default 10).")
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     p.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
     p.add_argument("--store", type=Path, default=None, help="GeoPackage to serve (default: as for build)")
-    p.add_argument("--dev", action="store_true", help="use Flask's development server with reloading instead")
+    p.add_argument("--dev", action="store_true", help="use Flask's development server with the debugger and "
+                   "reloading instead; only on a loopback --host (127.0.0.1, ::1, localhost)")
     p.set_defaults(func=_cmd_serve)
 
     from geo import export_command

@@ -111,3 +111,53 @@ def test_query_errors_exit_non_zero(store_path):
         out = run(*args, env_store=store_path)
         assert out.returncode == 2, args
         assert message in out.stderr, (args, out.stderr)
+
+
+def test_loopback_hosts():
+    from webmap.server import is_loopback
+
+    for host in ("127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost", "LocalHost"):
+        assert is_loopback(host), host
+    for host in ("0.0.0.0", "::", "", "192.168.1.20", "10.0.0.1", "example.org", "localhost.example.org"):
+        assert not is_loopback(host), host
+
+
+def test_serve_dev_refuses_a_host_that_is_not_loopback(tmp_path):
+    import os
+
+    store = tmp_path / "never-built.gpkg"
+    out = run("serve", "--dev", "--host", "192.168.1.20", "--port", "1", env_store=store)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert "--dev" in out.stderr and "'192.168.1.20', which is not a loopback address" in out.stderr
+    assert out.stdout == ""
+    env = {**os.environ, "HOST": "0.0.0.0", "CORRIDORS_STORE": str(store)}  # as make serve passes it
+    out = subprocess.run([sys.executable, "run.py", "serve", "--dev"], cwd=ROOT, capture_output=True, text=True,
+                         env=env, timeout=120, check=False)
+    assert out.returncode == 2 and "'0.0.0.0', which is not a loopback address" in out.stderr
+    assert not store.exists()  # refused before building anything
+
+
+def test_serve_dev_on_loopback_serves(store_path):
+    import os
+    import time
+    import urllib.request
+
+    from webmap.server import free_port, stop
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "run.py", "serve", "--dev", "--host", "127.0.0.1", "--port", str(port),
+                             "--store", str(store_path)], cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, "the dev server exited"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/layers", timeout=5) as resp:
+                    assert resp.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the dev server did not answer"
+                time.sleep(0.3)
+    finally:
+        stop(proc)

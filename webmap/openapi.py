@@ -37,6 +37,14 @@ def _number(minimum: float | None = None, maximum: float | None = None, *, exclu
     return schema
 
 
+def _choice(values: list[str], default: str | None = None) -> dict[str, Any]:
+    """One of ``values`` in a query parameter; blank (``name=``) means not given, as in a submitted form."""
+    schema: dict[str, Any] = {"type": "string", "enum": [*values, ""]}
+    if default is not None:
+        schema["default"] = default
+    return schema
+
+
 def _errors(*codes: int) -> dict[str, Any]:
     meaning = {
         400: "a bad parameter: the message names the parameter as sent and what was expected",
@@ -65,7 +73,7 @@ def _lonlat(prefix: str = "", what: str = "the query point") -> list[dict[str, A
 
 
 CRS = _param("crs", "system of lon/lat: wgs84 (GPS), gcj02 (AMap/Tencent), bd09 (Baidu), cgcs2000; only with "
-                    "lon and lat", {"type": "string", "enum": list(params.SYSTEMS)})
+                    "lon and lat", _choice(list(params.SYSTEMS)))
 
 
 def _filters() -> list[dict[str, Any]]:
@@ -91,7 +99,7 @@ def _site_params() -> list[dict[str, Any]]:
         _param("district", "only parks in these county/city codes (comma-separated)", STR),
         _param("exclude_district", "no parks in these codes (comma-separated)", STR),
         _param("corridor", "only parks of these corridors (comma-separated ids)", STR),
-        _param("min_status", "minimum park status", {"type": "string", "enum": list(STATUSES)}),
+        _param("min_status", "minimum park status", _choice(list(STATUSES))),
         _param("chain_km", "radius for chain neighbours (km)",
                _number(0, api.MAX_CHAIN_KM, exclusive=True, default=siting.CHAIN_KM)),
     ]
@@ -102,7 +110,7 @@ def _near_params() -> list[dict[str, Any]]:
             _param("feature", "id of a park, project, institution or corridor, or a district code", STR),
             _param("radius_km", "radius in km (geodesic)", _number(0, MAX_RADIUS_KM, exclusive=True), True),
             _param("layer", f"layer(s), comma-separated, or all: {', '.join(QUERYABLE_LAYERS)}", STR),
-            _param("format", "output format", {"type": "string", "enum": ["geojson", "json", "csv"]})]
+            _param("format", "output format", _choice(["geojson", "json", "csv"]))]
 
 
 def _export_query() -> list[dict[str, Any]]:
@@ -154,7 +162,7 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                 "parameters": [_param("layer", "layer name", {"type": "string", "enum": list(QUERYABLE_LAYERS)},
                                       True, "path"), *_filters(),
                                _param("format", "output format; compact = column arrays for the point layers",
-                                      {"type": "string", "enum": list(api.FORMATS)})],
+                                      _choice(list(api.FORMATS)))],
                 "responses": {**layer_out, **_errors(400, 404)}}},
             "/api/features/{id}": {"get": {
                 "summary": "One feature by id with all attributes",
@@ -167,10 +175,9 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
             "/api/nearest": {"get": {
                 "summary": "The k nearest features of a layer",
                 "parameters": [*_lonlat(), CRS, _param("feature", "feature id instead of lon/lat", STR),
-                               _param("layer", "layer", {"type": "string", "enum": list(QUERYABLE_LAYERS)}, True),
+                               _param("layer", "layer", _choice(list(QUERYABLE_LAYERS)), True),
                                _param("k", "how many", _number(1, MAX_K, integer=True, default=5)),
-                               _param("format", "output format", {"type": "string",
-                                                                  "enum": ["geojson", "json", "csv"]})],
+                               _param("format", "output format", _choice(["geojson", "json", "csv"]))],
                 "responses": {**query_out, **_errors(400, 404)}}},
             "/api/corridors": {"get": {"summary": "Standing of every corridor against its 2021 target (亿元)",
                                        "responses": {**_ok("standing", "application/json", schema=obj),
@@ -183,12 +190,12 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                 "summary": "Industrial-chain coverage: present and missing links",
                 "parameters": [_param("park", "park id", STR), _param("corridor", "corridor id", STR),
                                _param("chain", "chain id from the catalogue",
-                                      {"type": "string", "enum": list(chain.CHAINS), "default": chain.DEFAULT_CHAIN})],
+                                      _choice(list(chain.CHAINS), chain.DEFAULT_CHAIN))],
                 "responses": {**_ok("coverage", "application/json", schema=obj), **_errors(400, 404)}}},
             "/api/site": {"get": {
                 "summary": "Site selection: parks ranked for an industry, with score breakdown and reasons",
                 "parameters": [*_site_params(), _param("format", "json or geojson",
-                                                       {"type": "string", "enum": ["json", "geojson"]})],
+                                                       _choice(["json", "geojson"]))],
                 "responses": {**_ok("the ranking", "application/json", "application/geo+json",
                                     schema={"application/json": {"type": "object"},
                                             "application/geo+json": features}), **_errors(400, 404)}}},
@@ -215,17 +222,17 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                                       {"type": "string", "maxLength": render.MAX_TEXT_CHARS}),
                                *_export_query(), _param("industry", "draw a site-selection result", STR),
                                _param("extent", "auto, or view (the lat/lon/z of the permalink)",
-                                      {"type": "string", "enum": ["auto", "view"]})],
+                                      _choice(["auto", "view"]))],
                 "responses": {**_ok("the map file", *render.MIMETYPES.values()), **_errors(400, 404)}}},
             "/export/data.{fmt}": {"get": {
                 "summary": "Data download of a layer, query or site result (geojson, csv or gpkg; WGS84)",
                 "parameters": [_param("fmt", "geojson, csv or gpkg",
                                       {"type": "string", "enum": list(downloads.FORMATS)}, True, "path"),
                                _param("layer", "a layer (or give a buffer query or an industry instead)",
-                                      {"type": "string", "enum": list(QUERYABLE_LAYERS)}), *_filters(),
+                                      _choice(list(QUERYABLE_LAYERS))), *_filters(),
                                *_export_query(), _param("industry", "a site-selection result instead", STR),
-                               _param("download", "1 for an attachment", {"type": "string",
-                                                                          "enum": ["0", "1", "true", "false"]})],
+                               _param("download", "yes/no: an attachment",
+                                      _choice(["0", "1", "true", "false", "yes", "no"]))],
                 "responses": {**_ok("the data file", *(m.split(";")[0] for m in downloads.MIMETYPES.values())),
                               **_errors(400, 404)}}},
             "/healthz": {"get": {"summary": "The process answers",
