@@ -216,9 +216,16 @@ def near_map(layers: Mapping[str, gpd.GeoDataFrame], result: Any) -> MapSpec:
 
 def ranking_map(layers: Mapping[str, gpd.GeoDataFrame], ranked: gpd.GeoDataFrame, *,
                 subject: tuple[str, str] | None = None, surface: gpd.GeoDataFrame | None = None,
-                top: int | None = None) -> MapSpec:
-    """A ranking (columns id, name_zh, name_en, score 0–100, rank, geometry; WGS84): numbered candidates coloured by score."""
-    missing = [c for c in ("id", "name_zh", "name_en", "score", "rank", "geometry") if c not in ranked.columns]
+                top: int | None = None, empty_because: str | None = None) -> MapSpec:
+    """A ranking (columns id, name_zh, name_en, score 0–100, rank, geometry; WGS84): numbered candidates coloured by score.
+
+    An empty ranking (constraints that exclude every park) is a map of the metro area saying so
+    (``empty_because``, as geo.siting gives it)."""
+    columns = ("id", "name_zh", "name_en", "score", "rank", "geometry")
+    if ranked.empty:
+        ranked = gpd.GeoDataFrame({c: pd.Series([], dtype=object) for c in columns[:-1]}, geometry=[],
+                                  crs=crs.WGS84)
+    missing = [c for c in columns if c not in ranked.columns]
     if missing:
         raise ValidationError(f"a ranking needs the columns id, name_zh, name_en, score, rank, geometry; "
                               f"missing: {', '.join(missing)}", field="ranking")
@@ -242,8 +249,11 @@ def ranking_map(layers: Mapping[str, gpd.GeoDataFrame], ranked: gpd.GeoDataFrame
             for v in r.itertuples()]
     cols = [("rank", "#"), ("name_zh", "名称 name_zh"), ("name_en", "name_en"), ("score", "得分 score")]
     bounds = shapely.bounds(shapely.union_all(geoms)) if geoms else layers["districts"].total_bounds
-    return MapSpec(f"选址排序{' · ' + zh if zh else ''}", f"Site ranking{': ' + en if en else ''}",
-                   f"{len(r)} 个候选 candidates · 得分 score 0–100 (weighted overlay)", kind="ranking",
+    subtitle = f"{len(r)} 个候选 candidates · 得分 score 0–100 (weighted overlay)"
+    if not len(r):
+        subtitle += f" · 无候选 none: {empty_because or 'no park meets the constraints'}"
+    return MapSpec(f"选址排序{' · ' + zh if zh else ''}", f"Site ranking{': ' + en if en else ''}", subtitle,
+                   kind="ranking",
                    districts=layers["districts"], corridors=layers["corridors"], surface=surface,
                    marks=_concat_marks([context, marks]),
                    table=Table("排序 Ranking", cols, rows, ("rank", "score"), len(r)),

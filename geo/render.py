@@ -22,6 +22,7 @@ import math
 import os
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,9 +45,21 @@ PAGE_MM: dict[str, tuple[float, float]] = {"A4": (297.0, 210.0), "A3": (420.0, 2
 SIZES: tuple[str, ...] = ("A4-landscape", "A4-portrait", "A3-landscape", "A3-portrait")
 #: Pixel pages (e.g. 1920x1080) are laid out at this many pixels per inch (a 1920 px slide is 12.8 in wide).
 SLIDE_DPI = 150
+# Bounds of the work one map may ask for (a request beyond them is a ValidationError naming ``dpi`` or ``size``):
+#: Dots per inch of a paper page (A4/A3).
 DPI_RANGE = (50, 600)
+#: Each side of a pixel page (``WIDTHxHEIGHT``), in pixels.
 PIXEL_RANGE = (320, 8000)
-MAX_PAGE_PIXELS = 40_000_000  # a 300 dpi A3 is 17.4 Mpx
+#: Most pixels of one page (width × height): an A3 page at 300 dpi is 17.4 Mpx, at 450 dpi 39.1 Mpx.
+MAX_PAGE_PIXELS = 40_000_000
+#: Longest title, in characters.
+MAX_TEXT_CHARS = 200
+#: The WGS84 box (west, south, east, north) a map can show: within 30° of UTM 49N's central meridian (111°E;
+#: scale error under 10 %) and from the equator to 72°N. A wider extent (a low-zoom view) is clipped to it.
+DRAWABLE_WGS84: tuple[float, float, float, float] = (81.0, 0.0, 141.0, 72.0)
+#: UTM 49N's central meridian, and how far from it the graticule is drawn (degrees of longitude).
+GRATICULE_CENTRE_LON = 111.0
+GRATICULE_REACH_DEG = 75.0
 SOURCES: tuple[tuple[str, str], ...] = (
     ("000_d5982d250ddd8784.txt", "向新提质洛阳聚势强链打造新能源产业园, 2024"),
     ("004_0fea41262f4ebcc4.txt", "紧密协作 打造产业新高地, 洛阳日报 2021-07-23"),
@@ -170,33 +183,83 @@ class Page:
         return self.name.split("-")[0] if self.name[0] == "A" else None
 
 
+def _shown(value: object, limit: int = 40) -> str:
+    """A client's value for an error message: its repr, shortened."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _megapixels(n: float) -> str:
+    return f"{n / 1e6:.1f} Mpx"
+
+
+def parse_dpi(dpi: object) -> float:
+    """Dots per inch: a whole number within ``DPI_RANGE``."""
+    try:
+        value = float(dpi)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        value = math.nan
+    if not (math.isfinite(value) and value == int(value) and DPI_RANGE[0] <= value <= DPI_RANGE[1]):
+        raise ValidationError(f"expected a whole number of dots per inch, {DPI_RANGE[0]} <= dpi <= {DPI_RANGE[1]}, "
+                              f"got {_shown(dpi)}", field="dpi")
+    return value
+
+
 def parse_page(size: str = "A4-landscape", dpi: object = 300) -> Page:
-    """Page from ``A4|A3[-landscape|-portrait]`` or ``WIDTHxHEIGHT`` pixels (laid out at 150 px per inch)."""
+    """Page from ``A4|A3[-landscape|-portrait]`` or ``WIDTHxHEIGHT`` pixels (laid out at 150 px per inch).
+
+    Bounded by ``DPI_RANGE`` (paper pages), ``PIXEL_RANGE`` (each side of a pixel page) and ``MAX_PAGE_PIXELS``
+    (any page); the dpi is checked for pixel pages too, though their size is their pixels."""
     text = str(size or "A4-landscape").strip()
-    if m := re.fullmatch(r"(\d+)\s*[xX×]\s*(\d+)", text):
+    value = parse_dpi(dpi)
+    if m := re.fullmatch(r"(\d{1,9})\s*[xX×]\s*(\d{1,9})", text, flags=re.ASCII):
         w, h = int(m.group(1)), int(m.group(2))
         lo, hi = PIXEL_RANGE
-        if not (lo <= w <= hi and lo <= h <= hi) or w * h > MAX_PAGE_PIXELS:
-            raise ValidationError(f"expected pixel sizes between {lo} and {hi}, got {text!r}", field="size")
+        if not (lo <= w <= hi and lo <= h <= hi):
+            raise ValidationError(f"expected each side of a pixel size between {lo} and {hi} px, got {w}x{h}",
+                                  field="size")
+        if w * h > MAX_PAGE_PIXELS:
+            raise ValidationError(f"{w}x{h} is {_megapixels(w * h)}; at most {_megapixels(MAX_PAGE_PIXELS)} "
+                                  f"({MAX_PAGE_PIXELS} pixels) per map", field="size")
         # a hair over the pixel count, so that the canvas (which truncates) has exactly w × h pixels
         return Page(f"{w}x{h}", (w + 0.01) / SLIDE_DPI, (h + 0.01) / SLIDE_DPI, SLIDE_DPI)
+    if re.fullmatch(r"\d+\s*[xX×]\s*\d+", text, flags=re.ASCII):
+        lo, hi = PIXEL_RANGE
+        raise ValidationError(f"expected each side of a pixel size between {lo} and {hi} px, got {_shown(text)}",
+                              field="size")
     m = re.fullmatch(r"(?i)(A[34])(?:[-_ ](landscape|portrait))?", text)
     if not m:
-        raise ValidationError(f"unknown size {text!r}; expected one of: {', '.join(SIZES)} or pixels like 1920x1080",
-                              field="size")
+        raise ValidationError(f"unknown size {_shown(text)}; expected one of: {', '.join(SIZES)} or pixels like "
+                              f"1920x1080 (each side {PIXEL_RANGE[0]}..{PIXEL_RANGE[1]})", field="size")
     paper, orient = m.group(1).upper(), (m.group(2) or "landscape").lower()
     long_mm, short_mm = PAGE_MM[paper]
     w_mm, h_mm = (long_mm, short_mm) if orient == "landscape" else (short_mm, long_mm)
-    try:
-        value = float(dpi)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValidationError(f"expected a number of dots per inch, got {dpi!r}", field="dpi") from None
-    if not (DPI_RANGE[0] <= value <= DPI_RANGE[1]):
-        raise ValidationError(f"expected {DPI_RANGE[0]} <= dpi <= {DPI_RANGE[1]}, got {dpi!r}", field="dpi")
     page = Page(f"{paper}-{orient}", w_mm / 25.4, h_mm / 25.4, value)
-    if page.pixels[0] * page.pixels[1] > MAX_PAGE_PIXELS:
-        raise ValidationError(f"{page.name} at {value:g} dpi is too large; lower the dpi", field="dpi")
+    n = page.pixels[0] * page.pixels[1]
+    if n > MAX_PAGE_PIXELS:
+        most = math.floor(math.sqrt(MAX_PAGE_PIXELS / (page.width_in * page.height_in)))
+        raise ValidationError(f"{page.name} at {value:g} dpi is {_megapixels(n)}; at most "
+                              f"{_megapixels(MAX_PAGE_PIXELS)} ({MAX_PAGE_PIXELS} pixels) per map: use dpi <= {most}",
+                              field="dpi")
     return page
+
+
+def check_text(value: object, field: str = "title", max_chars: int = MAX_TEXT_CHARS) -> str | None:
+    """A client's text for the map (a title): stripped, at most ``max_chars``, no control characters or line
+    breaks (None when blank). It is drawn literally: never parsed as mathtext."""
+    if value is None:
+        return None
+    if len(str(value)) > max_chars:  # as sent (spaces count): the OpenAPI document's maxLength
+        raise ValidationError(f"expected at most {max_chars} characters, got {len(str(value))}", field=field)
+    text = str(value).strip()
+    if not text:
+        return None
+    bad = next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") or
+                ch in "\ufffe\uffff"), None)
+    if bad is not None:
+        raise ValidationError(f"expected text without control characters or line breaks, got U+{ord(bad):04X}",
+                              field=field)
+    return text
 
 
 def format_of(out: str | os.PathLike[str] | IO[bytes] | None, fmt: str | None) -> str:
@@ -205,7 +268,8 @@ def format_of(out: str | os.PathLike[str] | IO[bytes] | None, fmt: str | None) -
         fmt = Path(out).suffix.lstrip(".")
     key = (fmt or "").lower()
     if key not in FORMATS:
-        raise ValidationError(f"unknown map format {fmt!r}; expected one of: {', '.join(FORMATS)}", field="format")
+        raise ValidationError(f"unknown map format {_shown(fmt)}; expected one of: {', '.join(FORMATS)}",
+                              field="format")
     return key
 
 
@@ -243,11 +307,42 @@ class Frame:
         return (self.x0 + self.x1) / 2, (self.y0 + self.y1) / 2
 
 
+def clip_extent(bounds: Sequence[float]) -> tuple[float, float, float, float] | None:
+    """The part of a WGS84 box (west, south, east, north) inside ``DRAWABLE_WGS84``; None if none is, or if
+    a bound is not a finite number."""
+    try:
+        west, south, east, north = (float(v) for v in bounds)
+    except (TypeError, ValueError):
+        return None
+    if not all(math.isfinite(v) for v in (west, south, east, north)):
+        return None
+    west, east = min(west, east), max(west, east)
+    south, north = min(south, north), max(south, north)
+    dw, ds, de, dn = DRAWABLE_WGS84
+    west, south, east, north = max(west, dw), max(south, ds), min(east, de), min(north, dn)
+    if west > east or south > north:
+        return None
+    return west, south, east, north
+
+
 def metric_extent(bounds: Sequence[float], min_km: float, pad: float) -> tuple[float, float, float, float]:
-    """UTM 49N bounds of a WGS84 box (edges densified), padded by a share of its size, at least ``min_km`` wide."""
-    west, south, east, north = bounds
-    box = shapely.segmentize(shapely.box(west, south, east, north), 0.02)
-    x0, y0, x1, y1 = gpd.GeoSeries([box], crs=crs.WGS84).to_crs(crs.METRIC_CRS).total_bounds
+    """UTM 49N bounds of a WGS84 box (edges densified), padded by a share of its size, at least ``min_km`` wide.
+
+    The box is first clipped to ``DRAWABLE_WGS84``: beyond it UTM 49N is far from true (and past a pole it
+    has no coordinates at all). A box wholly outside it, or not of finite numbers, is a ValidationError."""
+    clipped = clip_extent(bounds)
+    if clipped is None:
+        raise ValidationError(f"the map extent {tuple(bounds)!r} lies outside the area a map can show: lon "
+                              f"{DRAWABLE_WGS84[0]:g}..{DRAWABLE_WGS84[2]:g}, lat {DRAWABLE_WGS84[1]:g}.."
+                              f"{DRAWABLE_WGS84[3]:g} (WGS84)", field="extent")
+    west, south, east, north = clipped
+    # the box's outline, a point every ~0.02° (a box may be one point: co-located marks)
+    n = int(min(max(east - west, north - south) / 0.02, 4000)) + 2
+    t = np.linspace(0.0, 1.0, n)
+    lons = np.concatenate([west + (east - west) * t, np.full(n, east), east - (east - west) * t, np.full(n, west)])
+    lats = np.concatenate([np.full(n, south), south + (north - south) * t, np.full(n, north), north - (north - south) * t])
+    xs, ys = crs.to_metric(lons, lats)
+    x0, y0, x1, y1 = float(np.min(xs)), float(np.min(ys)), float(np.max(xs)), float(np.max(ys))
     w, h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     w, h = max(w * (1 + 2 * pad), min_km * 1000), max(h * (1 + 2 * pad), min_km * 1000)
@@ -792,30 +887,56 @@ class _Renderer:
                     _remove(t)
 
     def draw_graticule(self) -> None:
-        """Light meridians and parallels at round degrees, labelled outside the frame's bottom and left edges."""
+        """Light meridians and parallels at round degrees, labelled outside the frame's bottom and left edges.
+
+        Lines are drawn within ``GRATICULE_REACH_DEG`` of UTM 49N's central meridian (further out, a huge frame
+        reaches round the globe); labels sit where a line crosses the frame's edge, found along the edge."""
         f, ax = self.frame, self.ax
-        lon_c, lat_c = crs.from_metric(np.array([f.x0, f.x1, f.x0, f.x1]), np.array([f.y0, f.y0, f.y1, f.y1]))
-        lon0, lon1, lat0, lat1 = float(lon_c.min()), float(lon_c.max()), float(lat_c.min()), float(lat_c.max())
-        step = next(s for s in (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0) if (lon1 - lon0) / s <= 5)
+        t = np.linspace(0.0, 1.0, 201)
+        bx, by = f.x0 + (f.x1 - f.x0) * t, np.full_like(t, f.y0)  # bottom edge, west to east
+        ly, lx = f.y0 + (f.y1 - f.y0) * t, np.full_like(t, f.x0)  # left edge, south to north
+        ex = np.concatenate([bx, np.full_like(t, f.x1), bx, lx])
+        ey = np.concatenate([by, ly, np.full_like(t, f.y1), ly])
+        lon_c, lat_c = crs.from_metric(ex, ey)  # the frame's outline (on a large map the parallels bend)
+        ok = np.isfinite(lon_c) & np.isfinite(lat_c)
+        if not ok.any():
+            return
+        cm = GRATICULE_CENTRE_LON
+        lon0 = max(float(lon_c[ok].min()), cm - GRATICULE_REACH_DEG)
+        lon1 = min(float(lon_c[ok].max()), cm + GRATICULE_REACH_DEG)
+        lat0, lat1 = max(float(lat_c[ok].min()), -89.0), min(float(lat_c[ok].max()), 89.0)
+        steps = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0)
+        step = next((s for s in steps if (lon1 - lon0) / s <= 5), steps[-1])
         digits = 0 if step >= 1 else 1 if step >= 0.1 and round(step, 1) == step else 2
-        fs, off = self.fs(5.6), 2.5 * f.metres_per_pt
+        fs, off, keep = self.fs(5.6), 2.5 * f.metres_per_pt, 10 * f.metres_per_pt
         line = {"color": "#8c9aa5", "linewidth": 0.3, "alpha": 0.55, "zorder": 1.8, "linestyle": (0, (4, 3))}
+        b_lon, _ = crs.from_metric(bx, by)
+        _, l_lat = crs.from_metric(lx, ly)
+
+        def crossing(value: float, along: np.ndarray, at: np.ndarray) -> float | None:
+            """Where on an edge the graticule line ``value`` crosses it (the edge's values must increase)."""
+            if not (np.isfinite(along).all() and (np.diff(along) > 0).all() and along[0] <= value <= along[-1]):
+                return None
+            return float(np.interp(value, along, at))
+
         for lon in np.arange(math.ceil(lon0 / step) * step, lon1, step):
-            lats = np.linspace(lat0 - 0.1, lat1 + 0.1, 40)
+            lats = np.linspace(max(lat0 - 0.1, -89.5), min(lat1 + 0.1, 89.5), 60)
             x, y = crs.to_metric(np.full_like(lats, lon), lats)
             ax.plot(x, y, **line)
-            xb = float(np.interp(f.y0, y, x))
-            if f.x0 + 10 * f.metres_per_pt < xb < f.x1 - 10 * f.metres_per_pt:
-                ax.text(xb, f.y0 - off, f"{lon:.{digits}f}°E", ha="center", va="top", fontsize=fs, color="#666666",
-                        clip_on=False)
+            xb = crossing(float(lon), b_lon, bx)
+            if xb is not None and f.x0 + keep < xb < f.x1 - keep:
+                shown = ((lon + 180.0) % 360.0) - 180.0
+                ax.text(xb, f.y0 - off, f"{abs(shown):.{digits}f}°{'E' if shown >= 0 else 'W'}", ha="center",
+                        va="top", fontsize=fs, color="#666666", clip_on=False)
         for lat in np.arange(math.ceil(lat0 / step) * step, lat1, step):
-            lons = np.linspace(lon0 - 0.1, lon1 + 0.1, 40)
+            lons = np.linspace(lon0 - 0.1, lon1 + 0.1, 60)
             x, y = crs.to_metric(lons, np.full_like(lons, lat))
             ax.plot(x, y, **line)
-            yl = float(np.interp(f.x0, x, y))
-            if f.y0 + 10 * f.metres_per_pt < yl < f.y1 - 10 * f.metres_per_pt:
-                ax.text(f.x0 - off, yl, f"{lat:.{digits}f}°N", ha="right", va="center", rotation=90, fontsize=fs,
-                        color="#666666", clip_on=False, rotation_mode="anchor")
+            yl = crossing(float(lat), l_lat, ly)
+            if yl is not None and f.y0 + keep < yl < f.y1 - keep:
+                ax.text(f.x0 - off, yl, f"{abs(lat):.{digits}f}°{'N' if lat >= 0 else 'S'}", ha="right",
+                        va="center", rotation=90, fontsize=fs, color="#666666", clip_on=False,
+                        rotation_mode="anchor")
 
     # overlays ---------------------------------------------------------------------------------------
     def draw_overlays(self, legend: bool = True) -> None:
@@ -1323,19 +1444,31 @@ def render_map(spec: MapSpec, out: str | os.PathLike[str] | IO[bytes], fmt: str 
 
     kind = format_of(out, fmt)
     page = parse_page(size, dpi)
+    text = check_text(title, "title")
     day = (date.isoformat() if isinstance(date, dt.date) else str(date)) if date else dt.date.today().isoformat()
+    # text.parse_math off: every text is drawn literally (a title, a name or a filter with $ signs is not mathtext)
     rc = {"font.family": font_families(), "svg.fonttype": "none", "pdf.fonttype": 42, "axes.unicode_minus": False,
-          "svg.hashsalt": "luoyang-corridors", "path.simplify": True, "text.antialiased": True}
+          "svg.hashsalt": "luoyang-corridors", "path.simplify": True, "text.antialiased": True,
+          "text.parse_math": False, "text.usetex": False}
     with _LOCK, rc_context(rc):  # rcParams are process-wide: one map at a time per process
-        r = _Renderer(spec, page, title.strip() if title and title.strip() else None, day)
+        r = _Renderer(spec, page, text, day)
         facts = r.draw()
         facts.format = kind
         _save(r.fig, out, kind, page, facts)
     return facts
 
 
+def _literal_texts(fig: Any) -> None:
+    """Make sure no text of the figure is parsed as mathtext (each was made under ``text.parse_math: False``)."""
+    from matplotlib.text import Text
+
+    for t in fig.findobj(Text):
+        t.set_parse_math(False)
+
+
 def _save(fig: Any, out: str | os.PathLike[str] | IO[bytes], kind: str, page: Page, facts: MapFacts) -> None:
     """Write the figure: PNG through Pillow as RGB with its dpi, SVG/PDF through matplotlib (no timestamps)."""
+    _literal_texts(fig)
     if kind == "png":
         from PIL import Image
 
@@ -1360,5 +1493,7 @@ def render_bytes(spec: MapSpec, fmt: str, **kwargs: Any) -> tuple[bytes, MapFact
     return buf.getvalue(), facts
 
 
-__all__ = ["FORMATS", "MIMETYPES", "SIZES", "MapFacts", "MapSpec", "Page", "ScaleBarFacts", "Table", "fit_frame",
-           "format_of", "nice_scale", "parse_page", "point_scale_factor", "render_bytes", "render_map", "spread"]
+__all__ = ["DPI_RANGE", "DRAWABLE_WGS84", "FORMATS", "MAX_PAGE_PIXELS", "MAX_TEXT_CHARS", "MIMETYPES", "PIXEL_RANGE",
+           "SIZES", "MapFacts", "MapSpec", "Page", "ScaleBarFacts", "Table", "check_text", "clip_extent", "fit_frame",
+           "format_of", "nice_scale", "parse_dpi", "parse_page", "point_scale_factor", "render_bytes", "render_map",
+           "spread"]

@@ -3,29 +3,47 @@
 Both take the main map's permalink parameters, so an "export" link is the permalink with another path:
 ``layers``, the filters ``corridor``, ``status``, ``chain_link``, ``district``, ``q``, and a buffer query
 ``qlon``/``qlat`` (or ``qfeature``) with ``qr`` km and ``qlayer``; ``lat``/``lon``/``z`` set the extent only
-with ``extent=view``. What is drawn: a buffer query if there is one; else a site ranking if ``industry``
-is given (the /site parameters); else the corridor map if ``corridor`` is the only filter and names one
-corridor; else the metro area with the filters. Map options: ``title``, ``size`` (A4-landscape,
-A4-portrait, A3-landscape, A3-portrait or pixels like 1920x1080), ``dpi`` (50–600, default 300 for
-PNG), ``download=1`` for an attachment. Positions are WGS84; maps are drawn in UTM 49N (EPSG:32649).
+with ``extent=view`` (the part of that view a UTM 49N map can draw, ``geo.render.DRAWABLE_WGS84``). What is
+drawn: a buffer query if there is one; else a site ranking if ``industry`` is given (the /site parameters);
+else the corridor map if ``corridor`` is the only filter and names one corridor; else the metro area with
+the filters. Map options: ``title`` (at most 200 characters, no control characters; drawn literally, as
+every text), ``size`` (A4-landscape, A4-portrait, A3-landscape, A3-portrait or pixels like 1920x1080, each
+side 320..8000), ``dpi`` (50–600, default 300 for PNG), at most 40 Mpx per map (the limits are
+``geo.render``'s ``DPI_RANGE``, ``PIXEL_RANGE``, ``MAX_PAGE_PIXELS``, ``MAX_TEXT_CHARS``), ``download=1`` for
+an attachment (an SVG is always one: shown inline it could run script). Errors name the parameter as sent
+(``qr``, not the query engine's ``radius_km``). Positions are WGS84; maps are drawn in UTM 49N (EPSG:32649).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, request
 
 from geo import downloads, filters, mapspecs, render
-from geo.errors import ValidationError
 from geo.dataset import Dataset as Data
+from geo.errors import GeoError, ValidationError
+from geo.params import SYSTEMS
+from geo.query import QueryEngine
 from webmap.data import current_data
 
 bp = Blueprint("export", __name__, url_prefix="/export")
 
 #: The browser viewport assumed when ``extent=view`` turns a permalink's zoom into an extent (CSS px).
 VIEW_PX = (1280, 800)
+#: Web Mercator (Leaflet's EPSG:3857): the sphere's radius (m), the tile size (px) and the latitude limit.
+MERCATOR_R = 6378137.0
+TILE_PX = 256
+MAX_VIEW_LAT = 85.0511287798
+MAX_VIEW_Z = 22
+#: Values of ``download`` (yes: an attachment).
+DOWNLOAD_VALUES = ("0", "1", "true", "false", "yes", "no")
+#: What the buffer query's parameters are called in ``geo.query`` and in an export's URL (errors name the latter).
+QUERY_PARAMS: dict[str, str] = {"radius_km": "qr", "lon": "qlon", "lat": "qlat", "feature": "qfeature",
+                                "layer": "qlayer", "system": "crs"}
 
 
 def _args() -> dict[str, Any]:
@@ -38,27 +56,69 @@ def _one(name: str) -> str | None:
 
 
 def _has_query() -> bool:
-    return _one("qr") is not None and (_one("qfeature") is not None or
-                                       (_one("qlon") is not None and _one("qlat") is not None))
+    """Whether the permalink holds a buffer query: ``qr`` with ``qfeature`` or both ``qlon`` and ``qlat``.
+
+    The map writes these together; one without the others is refused (naming what is missing) rather
+    than ignored, so that a bad ``qr`` or ``qlon`` is never silently dropped."""
+    given = {name for name in ("qr", "qlon", "qlat", "qfeature", "qlayer") if _one(name) is not None}
+    if not given:
+        return False
+    if "qr" not in given:
+        raise ValidationError(f"{min(given)} belongs to a buffer query: give its radius qr (km) with qlon and qlat, "
+                              "or qfeature", field="qr")
+    with _spelt_as(QUERY_PARAMS):
+        QueryEngine.radius_m(_one("qr"))
+    if "qfeature" in given:
+        return True
+    for name in ("qlon", "qlat"):
+        if name not in given:
+            raise ValidationError(f"a buffer query needs qlon and qlat (or qfeature) with qr; {name} is missing",
+                                  field=name)
+    return True
+
+
+def _check_crs(query: bool) -> None:
+    """``crs`` names the system of the buffer query's qlon/qlat (or of a site constraint's lon/lat)."""
+    system = _one("crs")
+    if system is None:
+        return
+    if system not in SYSTEMS:
+        raise ValidationError(f"unknown crs {system[:40]!r}; expected one of: {', '.join(SYSTEMS)}", field="crs")
+    if not (query and _one("qfeature") is None) and not _one("industry"):
+        raise ValidationError("crs is the system of qlon and qlat (a buffer query) or of lon and lat (with "
+                              "industry); give them or drop crs", field="crs")
+
+
+@contextmanager
+def _spelt_as(names: Mapping[str, str]) -> Iterator[None]:
+    """Re-raise an error of ``geo`` naming a parameter as the client spelt it (``radius_km`` is ``qr`` here)."""
+    try:
+        yield
+    except GeoError as exc:
+        if exc.field not in names:
+            raise
+        raise type(exc)(f"{exc.detail} ({exc.field} is the export's {names[exc.field]})",
+                        field=names[exc.field]) from None
 
 
 def _near(data: Data):
     """Run the permalink's buffer query (qlon/qlat or qfeature, qr km, qlayer, crs)."""
     layer = _one("qlayer")
-    return data.engine.near(radius_km=_one("qr"), lon=_one("qlon") if not _one("qfeature") else None,
-                            lat=_one("qlat") if not _one("qfeature") else None, feature=_one("qfeature"),
-                            system=_one("crs") or "wgs84",
-                            layer=layer.split(",") if layer and layer != "all" else None)
+    layers = None if layer is None else [v.strip() for v in layer.split(",")]
+    with _spelt_as(QUERY_PARAMS):
+        return data.engine.near(radius_km=_one("qr"), lon=_one("qlon") if not _one("qfeature") else None,
+                                lat=_one("qlat") if not _one("qfeature") else None, feature=_one("qfeature"),
+                                system=_one("crs") or "wgs84",
+                                layer=None if layers is None or "all" in layers else layers)
 
 
 def _site(data: Data):
     """Run the /site ranking of the request (industry, weights, constraints, top)."""
     try:
-        from geo import siting
-        from webmap.api import site_args
+        from webmap.api import request_args, site_result
     except ImportError:  # pragma: no cover - siting ships with the app
         raise ValidationError("site selection is not available yet", field="industry") from None
-    return siting.rank_parks(data.layers, engine=data.engine, **site_args(request.args))
+    return site_result(request_args(), data)
 
 
 def _visible() -> list[str] | None:
@@ -66,25 +126,63 @@ def _visible() -> list[str] | None:
     return [v.strip() for v in raw.split(",") if v.strip()] if raw is not None else None
 
 
-def view_extent(lat: object, lon: object, z: object) -> tuple[float, float, float, float]:
-    """The WGS84 box a browser of ``VIEW_PX`` CSS pixels shows at a Web Mercator zoom level."""
+def _view_number(raw: str | None, name: str, low: float | None = None, high: float | None = None) -> float:
+    """A finite number of the permalink's view (lat, lon, z), within [low, high] when given."""
+    if raw is None:
+        raise ValidationError(f"extent=view needs the permalink's view: lat, lon and z; {name} is missing",
+                              field=name)
     try:
-        la, lo, zoom = float(lat), float(lon), float(z)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValidationError("extent=view needs numbers lat, lon and z", field="z") from None
-    if not (-85 < la < 85 and -180 <= lo <= 180 and 0 <= zoom <= 22):
-        raise ValidationError(f"expected -85 < lat < 85, -180 <= lon <= 180, 0 <= z <= 22; got {la}, {lo}, {zoom}",
-                              field="z")
-    m_per_px = 156543.03392 * math.cos(math.radians(la)) / 2 ** zoom
+        value = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        value = math.nan
+    bounded = (low is None or value >= low) and (high is None or value <= high)
+    if not (math.isfinite(value) and bounded):
+        want = f"{low:g} <= {name} <= {high:g}" if low is not None and high is not None else "a finite number"
+        raise ValidationError(f"expected {want}, got {raw[:40]!r}", field=name)
+    return value
+
+
+def view_extent(lat: object, lon: object, z: object) -> tuple[float, float, float, float]:
+    """The WGS84 box a browser of ``VIEW_PX`` CSS pixels shows at a Web Mercator zoom level (Leaflet's
+    EPSG:3857), clipped to what a map can show (``geo.render.DRAWABLE_WGS84``).
+
+    Exact in Web Mercator, so a low zoom's box ends at the projection's ±85.05° and wraps round the world
+    instead of running past the poles; the part of it that a UTM 49N map can draw is returned (on either
+    side of the antimeridian). A view showing none of that is a ValidationError naming ``lat`` or ``lon``."""
+    la = _view_number(None if lat is None else str(lat), "lat", -MAX_VIEW_LAT, MAX_VIEW_LAT)
+    lo = _view_number(None if lon is None else str(lon), "lon")
+    zoom = _view_number(None if z is None else str(z), "z", 0, MAX_VIEW_Z)
+    lo = (lo + 180.0) % 360.0 - 180.0  # Leaflet's centre keeps counting past ±180 as one pans round the world
+    m_per_px = 2 * math.pi * MERCATOR_R / (TILE_PX * 2 ** zoom)  # Mercator metres per CSS pixel
     half_w, half_h = VIEW_PX[0] / 2 * m_per_px, VIEW_PX[1] / 2 * m_per_px
-    dlon, dlat = half_w / (111_320 * math.cos(math.radians(la))), half_h / 110_574
-    return lo - dlon, la - dlat, lo + dlon, la + dlat
+    cy = MERCATOR_R * math.log(math.tan(math.pi / 4 + math.radians(la) / 2))
+    top = math.pi * MERCATOR_R  # the Mercator square's edge, at ±85.05°
+
+    def lat_of(y: float) -> float:
+        return math.degrees(2 * math.atan(math.exp(max(-top, min(top, y)) / MERCATOR_R)) - math.pi / 2)
+
+    south, north = lat_of(cy - half_h), lat_of(cy + half_h)
+    dlon = min(math.degrees(half_w / MERCATOR_R), 180.0)
+    west, east = lo - dlon, lo + dlon
+    for shift in (0.0, 360.0, -360.0):
+        got = render.clip_extent((west + shift, south, east + shift, north))
+        if got is not None:
+            return got
+    w0, s0, e0, n0 = render.DRAWABLE_WGS84
+    field = "lat" if north < s0 or south > n0 else "lon"
+    raise ValidationError(f"the view at lat {la:g}, lon {lo:g}, z {zoom:g} shows nothing a map can draw: maps are "
+                          f"drawn in UTM 49N for lon {w0:g}..{e0:g} and lat {s0:g}..{n0:g} (WGS84)", field=field)
 
 
 def build_spec(data: Data) -> render.MapSpec:
     """The map the request asks for (see the module docstring), from the app's layers (WGS84)."""
     layers = data.layers
-    if _has_query():
+    extent = _one("extent") or "auto"
+    if extent not in ("auto", "view"):
+        raise ValidationError(f"unknown extent {str(_one('extent'))[:40]!r}; expected auto or view", field="extent")
+    query = _has_query()
+    _check_crs(query)
+    if query:
         return mapspecs.near_map(layers, _near(data))
     if _one("industry"):
         result = _site(data)
@@ -95,22 +193,43 @@ def build_spec(data: Data) -> render.MapSpec:
             surface = siting.suitability_surface(layers, industry_id=result.industry["id"],
                                                  weights=request.args.get("weights") or None)
         return mapspecs.ranking_map(layers, result.ranking, surface=surface,
-                                  subject=(str(result.industry["name_zh"]), str(result.industry["name_en"])))
-    wanted = filters.Filters.from_mapping(_args())
-    filters.validate(wanted, layers)
+                                    subject=(str(result.industry["name_zh"]), str(result.industry["name_en"])),
+                                    empty_because=result.empty_because)
+    wanted = _filters(data)
     if len(wanted.corridor) == 1 and wanted.as_params().keys() == {"corridor"}:
         return mapspecs.corridor_map(layers, wanted.corridor[0], belts=data.belts, joined=data.joined)
+    view = view_extent(_one("lat"), _one("lon"), _one("z")) if extent == "view" else None
     spec = mapspecs.metro_map(layers, belts=data.belts, filters=wanted, joined=data.joined, visible=_visible())
-    if (_one("extent") or "auto") == "view":
-        spec.extent, spec.pad, spec.min_extent_km = view_extent(_one("lat"), _one("lon"), _one("z")), 0.0, 1.0
-    elif _one("extent") not in (None, "auto"):
-        raise ValidationError(f"unknown extent {_one('extent')!r}; expected auto or view", field="extent")
+    if view is not None:
+        spec.extent, spec.pad, spec.min_extent_km = view, 0.0, 1.0
     return spec
 
 
+def _filters(data: Data) -> filters.Filters:
+    """The permalink's filters, checked: known values, and a name search ``q`` that is drawn as text (bounded
+    like a title, no control characters)."""
+    render.check_text(request.args.get("q"), "q")
+    wanted = filters.Filters.from_mapping(_args())
+    filters.validate(wanted, data.layers)
+    return wanted
+
+
+def _download_wanted() -> bool:
+    """``download=1|true|yes`` (or ``0|false|no``, the default): whether the file is sent as an attachment."""
+    download = request.args.get("download")
+    if download is not None and download not in DOWNLOAD_VALUES:
+        raise ValidationError(f"expected one of {', '.join(DOWNLOAD_VALUES)}, got {download[:40]!r}",
+                              field="download")
+    return download in ("1", "true", "yes")
+
+
 def _attach(resp: Response, filename: str) -> Response:
-    how = "attachment" if request.args.get("download") in ("1", "true", "yes") else "inline"
+    """Name the file; ``download=1`` makes it an attachment, and an SVG always is one (a browser showing an
+    SVG inline, at the app's origin, would run any script in it)."""
+    svg = filename.lower().endswith(".svg")
+    how = "attachment" if svg or _download_wanted() else "inline"
     resp.headers["Content-Disposition"] = f'{how}; filename="{filename}"'
+    resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp
 
 
@@ -118,11 +237,14 @@ def _attach(resp: Response, filename: str) -> Response:
 def map_file(fmt: str) -> Response:
     """The map of the permalink's state as PNG, SVG or PDF (title, legend, scale bar, north arrow, sources)."""
     kind = render.format_of(None, fmt)
+    # the page and the title first: a request beyond the limits is refused before any work
+    size, dpi = _one("size") or "A4-landscape", _one("dpi") or (300 if kind == "png" else 150)
+    render.parse_page(size, dpi)
+    title = render.check_text(request.args.get("title"), "title")
+    _download_wanted()
     data = current_data()
     spec = build_spec(data)
-    default_dpi = 300 if kind == "png" else 150
-    body, facts = render.render_bytes(spec, kind, size=_one("size") or "A4-landscape",
-                                      dpi=_one("dpi") or default_dpi, title=_one("title"))
+    body, facts = render.render_bytes(spec, kind, size=size, dpi=dpi, title=title)
     resp = Response(body, mimetype=render.MIMETYPES[kind])
     resp.headers["X-Map-Scale"] = f"1:{facts.scale_denominator:.0f}"
     resp.headers["X-Map-Scale-Bar-Km"] = f"{facts.scale_bar.length_km:g}"
@@ -134,15 +256,18 @@ def map_file(fmt: str) -> Response:
 def data_file(fmt: str) -> Response:
     """Data of the permalink's state: a layer (``layer=``, with the filters), the buffer query, or a ranking."""
     key = downloads.check_format(fmt)
+    _download_wanted()
     data = current_data()
-    if _has_query():
+    query = _has_query()
+    _check_crs(query)
+    if query:
         body, mimetype, name = downloads.near_download(_near(data), key)
     elif _one("industry"):
         result = _site(data)
         body, mimetype, name = downloads.ranking_download(result.ranking, key, f"site-{result.industry['id']}",
                                                           industry=result.industry, weights=result.weights)
     elif _one("layer"):
-        wanted = filters.Filters.from_mapping(_args())
+        wanted = _filters(data)
         body, mimetype, name = downloads.layer_download(data.layers, str(_one("layer")), key, wanted=wanted,
                                                         joined=data.joined, belts=data.belts)
     else:

@@ -4,6 +4,7 @@ xml.etree (SVG), pyogrio (GeoPackage), csv/json; the scale bar against pyproj.Ge
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import warnings
@@ -262,3 +263,117 @@ def test_query_download_gpkg_holds_features_and_buffer(engine, tmp_path):
     assert downloads.near_download(result, "gpkg")[0] == body  # same data, same bytes
     doc = json.loads(downloads.near_download(result, "geojson")[0])
     assert doc["query"]["radius_km"] == 10 and len(doc["features"]) == len(result.features)
+
+
+# -- hostile input: extents, user text, page limits (regressions) -------------------------------------
+MATH_TEXTS = ("Budget $5 to $10", r"$\undefinedmacro$", "${{{{{{{{{{x}}}}}}}}}}$",
+              "$" + "{" * 98 + "x" + "}" * 98 + "$", "$" + "{" * 150 + "x$", r"$\frac{1}{$", "$$",
+              "a_b^c $x_1$ \\alpha %")
+
+
+def test_an_extent_beyond_the_drawable_area_is_clipped_to_it(metro):
+    """An extent reaching past the poles or round the world (as a low-zoom view does) was projected into
+    UTM 49N as is: infinite metres and NaN axis limits. It is clipped to what UTM 49N can draw."""
+    w0, s0, e0, n0 = render.DRAWABLE_WGS84
+    for extent in ((-60.0, -23.0, 284.0, 92.5), (-180.0, -85.05, 180.0, 85.05), (84.0, 14.0, 140.0, 53.0)):
+        spec = dataclasses.replace(metro, extent=extent, pad=0.0, min_extent_km=1.0)
+        data, facts = render.render_bytes(spec, "png", dpi=50, date=DATE)
+        assert np.isfinite(facts.extent_metric).all() and np.isfinite(facts.extent_wgs84).all()
+        assert facts.scale_bar.length_km > 0 and np.isfinite(facts.scale_denominator)
+        west, south, east, north = facts.extent_wgs84
+        assert west < e0 and east > w0 and south < n0 and north > s0
+        assert Image.open(io.BytesIO(data)).size == facts.pixels
+
+
+@pytest.mark.parametrize("extent", [(-80.0, -50.0, -60.0, -40.0), (100.0, 80.0, 120.0, 89.0),
+                                    (float("nan"), 30.0, 112.0, 35.0), (112.0, 30.0, float("inf"), 35.0)])
+def test_an_extent_outside_the_drawable_area_is_a_validation_error(metro, extent):
+    with pytest.raises(ValidationError) as err:
+        render.metric_extent(extent, 1.0, 0.0)
+    assert err.value.field == "extent"
+
+
+def test_a_zero_size_extent_is_drawn_at_the_minimum_width():
+    """Co-located candidates (a ranking within 1 km) give a box of one point: shapely could not densify it."""
+    x0, y0, x1, y1 = render.metric_extent((112.454, 34.619, 112.454, 34.619), 40.0, 0.12)
+    assert x1 - x0 == pytest.approx(40_000) and y1 - y0 == pytest.approx(40_000)
+
+
+@pytest.mark.parametrize("size", ["8000x320", "320x8000", "320x320"])
+def test_very_wide_or_tall_pages_render(metro, size):
+    """A wide frame spans more than 25 degrees of longitude: the graticule found no step and raised StopIteration."""
+    data, facts = render.render_bytes(metro, "png", size=size, date=DATE)
+    assert Image.open(io.BytesIO(data)).size == facts.pixels == tuple(int(v) for v in size.split("x"))
+
+
+@pytest.mark.parametrize("text", MATH_TEXTS)
+def test_a_title_with_dollars_is_drawn_literally(metro, text):
+    """Matplotlib parses text between $ signs as mathtext: an unknown macro raised, deep braces recursed, and
+    ``Budget $5 to $10`` came out as ``Budget 5*to*10``. Every text is drawn with parse_math off."""
+    texts, facts = render_svg(metro, title=text)
+    assert text in texts and facts.title == text
+    render.render_bytes(metro, "png", dpi=50, title=text, date=DATE)
+
+
+def test_data_values_and_filters_with_dollars_are_drawn_literally(layers):
+    """Names in the data (table, county labels), the name filter in the subtitle: all literal."""
+    weird = r"$\undefinedmacro$ Budget $5 to $10"
+    districts = layers["districts"].copy()
+    districts["name_en"] = weird  # county labels
+    parks = layers["parks"].head(3)
+    ranked = gpd.GeoDataFrame({"id": parks["id"], "name_zh": [weird, "${{{{x}}}}$", "$"],
+                               "name_en": [weird, "$" + "{" * 400 + "$", "a $b"],
+                               "score": [90.0, 50.0, 10.0], "rank": [1, 2, 3]},
+                              geometry=parks.geometry.values, crs="EPSG:4326")
+    spec = mapspecs.ranking_map({**layers, "districts": districts}, ranked, subject=(weird, weird))
+    texts, _ = render_svg(spec)
+    assert texts.count(weird) >= 2 and "选址排序 · " + weird in texts and "a $b" in texts
+    render.render_bytes(spec, "pdf", date=DATE, title=MATH_TEXTS[3])  # deep braces: RecursionError as mathtext
+    filtered = mapspecs.metro_map(layers, filters=Filters(q=r"$\undefinedmacro$"))
+    texts, _ = render_svg(filtered)
+    assert any(r"q=$\undefinedmacro$" in t for t in texts)
+
+
+def test_page_limits_are_module_constants_named_in_the_errors():
+    """A3 at 300 dpi (17.4 Mpx) is fine; beyond MAX_PAGE_PIXELS the error names the limit, not a pixel range
+    the request was inside."""
+    limit_mp = f"{render.MAX_PAGE_PIXELS / 1e6:g}"
+    a3 = render.parse_page("A3-landscape", 300)
+    assert a3.pixels[0] * a3.pixels[1] <= render.MAX_PAGE_PIXELS
+    assert render.parse_page("A3-portrait", 450).pixels == (5261, 7440)  # 39.2 Mpx: still allowed
+    with pytest.raises(ValidationError) as err:
+        render.parse_page("A3-landscape", 600)
+    assert err.value.field == "dpi" and limit_mp in err.value.detail
+    lo, hi = render.PIXEL_RANGE
+    with pytest.raises(ValidationError) as err:
+        render.parse_page(f"{hi}x{hi}")
+    assert err.value.field == "size" and limit_mp in err.value.detail
+    for bad in (f"{lo - 1}x1080", f"1920x{hi + 1}", "0x0", "9" * 40 + "x1080"):
+        with pytest.raises(ValidationError) as err:
+            render.parse_page(bad)
+        assert err.value.field == "size" and str(lo) in err.value.detail and str(hi) in err.value.detail
+        assert len(err.value.detail) < 300
+    with pytest.raises(ValidationError) as err:  # the dpi is checked for pixel pages too (it was ignored)
+        render.parse_page("1920x1080", "abc")
+    assert err.value.field == "dpi"
+    assert render.parse_page("1920x1080", 600).pixels == (1920, 1080)  # a pixel page's size is its pixels
+
+
+def test_titles_are_bounded_and_without_control_characters(metro):
+    assert render.check_text("  Luoyang  ", "title") == "Luoyang"
+    assert render.check_text("x" * render.MAX_TEXT_CHARS, "title") == "x" * render.MAX_TEXT_CHARS
+    for bad in ("x" * (render.MAX_TEXT_CHARS + 1), "x" * render.MAX_TEXT_CHARS + " ", "a\x00b", "a\nb", "a\x1bb",
+                "a\u2028b", "a\ufffeb"):
+        with pytest.raises(ValidationError) as err:
+            render.render_bytes(metro, "svg", title=bad)
+        assert err.value.field == "title"
+
+
+def test_an_empty_ranking_is_a_map_saying_so(layers):
+    """Constraints that exclude every park gave a ranking without name columns: the export answered a 400
+    about a 'ranking' parameter that does not exist."""
+    empty = gpd.GeoDataFrame({"id": [], "rank": [], "score": []}, geometry=[], crs="EPSG:4326")
+    spec = mapspecs.ranking_map(layers, empty, empty_because="no park within 0.001 km of (112, 34)")
+    texts, facts = render_svg(spec)
+    assert any("no park within 0.001 km of (112, 34)" in t for t in texts)
+    assert facts.table_total == 0 and facts.table_rows == 0

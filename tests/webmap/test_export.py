@@ -97,9 +97,9 @@ def test_site_ranking_map(client):
     ("/export/map.png?dpi=5000", "dpi"),
     ("/export/map.gif", "format"),
     ("/export/map.png?layers=rivers", "layers"),
-    ("/export/map.png?qlon=112.45&qlat=34.62&qr=0", "radius_km"),
+    ("/export/map.png?qlon=112.45&qlat=34.62&qr=0", "qr"),
     ("/export/map.png?status=finished", "status"),
-    ("/export/map.png?extent=view&z=9", "z"),
+    ("/export/map.png?extent=view&z=9", "lat"),
     ("/export/data.shp?layer=parks", "format"),
     ("/export/data.csv", "layer"),
     ("/export/data.csv?layer=rivers", "layer"),
@@ -137,3 +137,155 @@ def test_query_data_matches_the_api(client, tmp_path):
     assert [n for n, _ in pyogrio.list_layers(path)] == ["near", "near_buffer"]
     r = client.get("/export/data.geojson?industry=battery-materials&top=3")
     assert len(r.get_json(force=True)["features"]) == 3
+
+
+# -- hostile input (regressions): never a 500 --------------------------------------------------------
+def _json_400(r, field: str) -> dict:
+    assert r.status_code == 400 and r.mimetype == "application/json", (r.status_code, r.data[:300])
+    doc = r.get_json()
+    assert doc["field"] == field, doc
+    assert "/work" not in doc["error"] and "/usr" not in doc["error"] and ".py" not in doc["error"]
+    return doc
+
+
+@pytest.mark.parametrize("lat, lon, z", [(34.6, 112.4, 3), (34.6, 112.4, 0), (34.6, 112.4, 6), (34.6, 112.4, 4.5),
+                                         (85.05, 112.4, 0), (-85.05, 112.4, 0), (70.0, 112.4, 4),
+                                         (34.6, 112.4 + 360, 9), (34.6, 112.4, 22)])
+def test_extent_view_at_any_zoom_draws_the_drawable_part_of_the_view(client, lat, lon, z):
+    """A low zoom's view box ran past the poles and round the world; projected into UTM 49N it gave NaN
+    axis limits (a 500). It is clipped to what the UTM 49N map can draw."""
+    r = client.get(f"/export/map.png?dpi=50&extent=view&lat={lat}&lon={lon}&z={z}")
+    assert r.status_code == 200, r.get_json()
+    assert Image.open(io.BytesIO(r.data)).size == (584, 413)
+    assert float(r.headers["X-Map-Scale"].split(":")[1]) > 0
+
+
+@pytest.mark.parametrize("query, field", [
+    ("lat=84.9&lon=112.4&z=10", "lat"),  # beyond the drawable area's north edge
+    ("lat=84.9&lon=112.4&z=3", "lat"),
+    ("lat=-85&lon=112.4&z=3", "lat"),
+    ("lat=34.6&lon=-70&z=10", "lon"),  # the other side of the world
+    ("lat=nan&lon=112.4&z=9", "lat"),
+    ("lat=86&lon=112.4&z=9", "lat"),
+    ("lat=34.6&lon=inf&z=9", "lon"),
+    ("lat=34.6&lon=112.4&z=-1", "z"),
+    ("lat=34.6&lon=112.4&z=23", "z"),
+    ("lat=34.6&lon=112.4", "z"),
+    ("lon=112.4&z=9", "lat"),
+])
+def test_extent_view_off_the_map_or_malformed_is_a_400_naming_the_field(client, query, field):
+    _json_400(client.get(f"/export/map.png?dpi=50&extent=view&{query}"), field)
+
+
+@pytest.mark.parametrize("title", ["Budget $5 to $10", r"$\undefinedmacro$", "${{{{{{{{{{x}}}}}}}}}}$",
+                                   "$" + "{" * 98 + "x" + "}" * 98 + "$"])
+def test_titles_with_dollars_are_literal(client, title):
+    """$…$ was mathtext: a 500 for an unknown macro, RecursionError for deep braces, silent garbling otherwise."""
+    r = client.get("/export/map.svg", query_string={"title": title})
+    assert r.status_code == 200 and title in texts(r)
+    assert client.get("/export/map.png", query_string={"title": title, "dpi": 50}).status_code == 200
+    assert client.get("/export/map.pdf", query_string={"title": title}).status_code == 200
+
+
+def test_filters_with_dollars_are_literal(client):
+    r = client.get("/export/map.svg", query_string={"q": r"$\undefinedmacro$", "status": "planned"})
+    assert r.status_code == 200
+    assert any(r"q=$\undefinedmacro$" in t and "status=planned" in t for t in texts(r))
+
+
+@pytest.mark.parametrize("title", ["x" * 201, "a\x00b", "line\nbreak", "bell\x07", "esc\x1b[31m"])
+def test_titles_too_long_or_with_control_characters_are_a_400(client, title):
+    doc = _json_400(client.get("/export/map.svg", query_string={"title": title}), "title")
+    assert "200" in doc["error"] or "control" in doc["error"]
+    assert client.get("/export/map.svg", query_string={"title": "x" * 200}).status_code == 200
+
+
+def test_the_name_filter_is_bounded_like_the_title(client):
+    _json_400(client.get("/export/map.png", query_string={"q": "a\x00b"}), "q")
+    _json_400(client.get("/export/map.png", query_string={"q": "x" * 201}), "q")
+
+
+@pytest.mark.parametrize("query, field, limit", [
+    ("size=A3-landscape&dpi=600", "dpi", "40"),
+    ("size=A3-portrait&dpi=460", "dpi", "40"),
+    ("size=8000x8000", "size", "40"),
+    ("size=8001x1000", "size", "8000"),
+    ("size=100x100", "size", "320"),
+    ("size=99999999999999999999999999x1080", "size", "8000"),
+    ("size=1920x1080&dpi=abc", "dpi", "600"),
+    ("dpi=nan", "dpi", "600"),
+    ("dpi=1e400", "dpi", "600"),
+    ("dpi=72.5", "dpi", "whole"),  # the OpenAPI document says integer
+])
+def test_the_work_of_one_export_is_bounded(client, query, field, limit):
+    doc = _json_400(client.get(f"/export/map.png?{query}"), field)
+    assert limit in doc["error"]
+
+
+def test_a3_at_300_dpi_still_works(client):
+    r = client.get("/export/map.svg?size=A3-landscape&dpi=300")
+    assert r.status_code == 200 and r.mimetype == "image/svg+xml"
+
+
+def test_svg_is_always_an_attachment(client):
+    """An SVG shown inline by the browser can run script: it is always downloaded."""
+    for url in ("/export/map.svg", "/export/map.svg?download=1", "/export/map.svg?download=0"):
+        r = client.get(url)
+        assert r.status_code == 200
+        assert r.headers["Content-Disposition"] == 'attachment; filename="luoyang-metro.svg"'
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get("/export/map.pdf").headers["Content-Disposition"].startswith("inline;")
+    assert client.get("/export/map.pdf?download=1").headers["Content-Disposition"].startswith("attachment;")
+
+
+@pytest.mark.parametrize("url, field", [
+    ("/export/map.png?qlon=112.45&qlat=34.62&qr=0", "qr"),
+    ("/export/map.png?qlon=112.45&qlat=34.62&qr=nan", "qr"),
+    ("/export/map.png?qlon=112.45&qlat=34.62&qr=abc", "qr"),
+    ("/export/map.png?qlon=112.45&qlat=34.62&qr=301", "qr"),
+    ("/export/map.png?qlon=nan&qlat=34.62&qr=5", "qlon"),
+    ("/export/map.png?qlon=200&qlat=34.62&qr=5", "qlon"),
+    ("/export/map.png?qlon=112.45&qlat=abc&qr=5", "qlat"),
+    ("/export/map.png?qlon=112.45&qlat=34.62&qr=5&qlayer=rivers", "qlayer"),
+    ("/export/map.png?qlon=112.45&qlat=34.62&qr=5&crs=foo", "crs"),
+    ("/export/data.csv?qlon=112.45&qlat=34.62&qr=-1", "qr"),
+    ("/export/data.csv?qlon=112.45&qlat=34.62&qr=5&qlayer=,", "qlayer"),
+    ("/export/map.png?extent=sideways", "extent"),
+    ("/export/map.png?corridor=luo-ru&extent=sideways", "extent"),
+    ("/export/map.png?qr=301", "qr"),  # a query parameter without the query was ignored, whatever its value
+    ("/export/map.png?qr=5", "qlon"),
+    ("/export/map.png?qlon=999", "qr"),
+    ("/export/data.csv?layer=parks&qlayer=parks", "qr"),
+    ("/export/map.png?download=maybe", "download"),
+    ("/export/map.png?crs=AAA", "crs"),
+    ("/export/map.png?crs=gcj02", "crs"),  # no position it could be the system of
+    ("/export/map.png?qfeature=luo-mian&qr=5&crs=gcj02", "crs"),
+    ("/export/data.csv?layer=parks&crs=bd09", "crs"),
+    ("/export/data.csv?layer=parks&download=TRUE", "download"),
+    ("/export/map.png?qlon=112.45&qr=5", "qlat"),
+    ("/export/data.csv?qlat=34.62&qr=5", "qlon"),
+    ("/export/map.png?layers=districts,rivers", "layers"),
+])
+def test_query_parameters_are_named_as_the_export_takes_them(client, url, field):
+    """The buffer query's errors named the engine's arguments (radius_km, lon, layer), not qr, qlon, qlayer."""
+    _json_400(client.get(url + "&dpi=50"), field)
+
+
+def test_an_unknown_query_feature_is_a_404_naming_qfeature(client):
+    r = client.get("/export/map.png?qfeature=nope&qr=5")
+    assert r.status_code == 404 and r.get_json()["field"] == "qfeature"
+
+
+@pytest.mark.parametrize("url", [
+    "/export/map.png?dpi=50&industry=battery-materials&within_km=1&lon=112.45&lat=34.62",  # co-located: one point
+    "/export/map.png?dpi=50&industry=battery-materials&within_km=0.001&lon=112&lat=34",  # nothing left
+    "/export/map.svg?industry=battery-materials&within_km=0.001&lon=112&lat=34",
+    "/export/map.png?dpi=50&qlon=112.45&qlat=34.62&qr=0.000001",
+    "/export/map.png?dpi=50&layers=",
+    "/export/map.png?dpi=50&layers=,,,",
+    "/export/map.png?size=8000x320",
+    "/export/map.png?size=320x8000",
+])
+def test_degenerate_but_valid_requests_draw_a_map(client, url):
+    r = client.get(url)
+    assert r.status_code == 200, r.get_json()
