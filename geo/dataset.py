@@ -36,11 +36,20 @@ T = TypeVar("T")
 
 #: What a planner or an operator should do when the store cannot be read.
 REBUILD_HINT = "build it with `make build` (or `python run.py build`); the map picks it up without a restart"
-#: Results kept per snapshot (each entry at most ``MEMO_MAX_ENTRY_BYTES`` when it is bytes).
-MEMO_ENTRIES = 64
-MEMO_MAX_ENTRY_BYTES = 8 * 1024 * 1024
+#: Results kept per snapshot; an entry whose bytes or text exceed ``MEMO_MAX_ENTRY_BYTES`` is not kept.
+MEMO_ENTRIES = 32
+MEMO_MAX_ENTRY_BYTES = 4 * 1024 * 1024
 #: After a failed load, how long to wait before trying the same unchanged file again (s).
 RETRY_AFTER_S = 2.0
+
+
+def _nbytes(value: object) -> int:
+    """Bytes held by a cached value's bytes or str parts (other values count as small)."""
+    if isinstance(value, (bytes, bytearray, str)):
+        return len(value)
+    if isinstance(value, tuple):
+        return sum(_nbytes(v) for v in value)
+    return 0
 
 
 class Memo:
@@ -70,7 +79,7 @@ class Memo:
             waiting.wait()  # another caller computes it; then look again (it may have failed)
         try:
             value = compute()
-            if not (isinstance(value, (bytes, bytearray)) and len(value) > MEMO_MAX_ENTRY_BYTES):
+            if _nbytes(value) <= MEMO_MAX_ENTRY_BYTES:
                 with self._lock:
                     self._values[key] = value
                     while len(self._values) > self.max_entries:

@@ -144,8 +144,9 @@ def _near_polygon(args: params.Args) -> shapely.Geometry | None:
     return polygon_from_geojson(raw) if raw is not None else None
 
 
-#: Longest ``polygon=`` accepted in a URL; larger polygons go in a POST body.
-MAX_URL_POLYGON_CHARS = 4000
+#: Longest ``polygon=`` accepted in a URL (~70 vertices; percent-encoded it stays within the server's
+#: 8,190-byte request line); larger polygons go in a POST body.
+MAX_URL_POLYGON_CHARS = 2000
 
 
 def query_target(args: params.Args, data: Dataset, *, lon: str = "lon", lat: str = "lat",

@@ -17,15 +17,14 @@ an attachment (an SVG is always one: shown inline it could run script). Errors n
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, request
 
-from geo import downloads, filters, mapspecs, render
+from geo import downloads, filters, mapspecs, params, render
 from geo.dataset import Dataset as Data
-from geo.errors import GeoError, ValidationError
+from geo.errors import ValidationError
 from geo.params import SYSTEMS
 from geo.query import QueryEngine
 from webmap.data import current_data
@@ -66,7 +65,7 @@ def _has_query() -> bool:
     if "qr" not in given:
         raise ValidationError(f"{min(given)} belongs to a buffer query: give its radius qr (km) with qlon and qlat, "
                               "or qfeature", field="qr")
-    with _spelt_as(QUERY_PARAMS):
+    with params.spelt_as(**QUERY_PARAMS):
         QueryEngine.radius_m(_one("qr"))
     if "qfeature" in given:
         return True
@@ -89,23 +88,11 @@ def _check_crs(query: bool) -> None:
                               "industry); give them or drop crs", field="crs")
 
 
-@contextmanager
-def _spelt_as(names: Mapping[str, str]) -> Iterator[None]:
-    """Re-raise an error of ``geo`` naming a parameter as the client spelt it (``radius_km`` is ``qr`` here)."""
-    try:
-        yield
-    except GeoError as exc:
-        if exc.field not in names:
-            raise
-        raise type(exc)(f"{exc.detail} ({exc.field} is the export's {names[exc.field]})",
-                        field=names[exc.field]) from None
-
-
 def _near(data: Data):
     """Run the permalink's buffer query (qlon/qlat or qfeature, qr km, qlayer, crs)."""
     layer = _one("qlayer")
     layers = None if layer is None else [v.strip() for v in layer.split(",")]
-    with _spelt_as(QUERY_PARAMS):
+    with params.spelt_as(**QUERY_PARAMS):
         return data.engine.near(radius_km=_one("qr"), lon=_one("qlon") if not _one("qfeature") else None,
                                 lat=_one("qlat") if not _one("qfeature") else None, feature=_one("qfeature"),
                                 system=_one("crs") or "wgs84",
@@ -131,15 +118,7 @@ def _view_number(raw: str | None, name: str, low: float | None = None, high: flo
     if raw is None:
         raise ValidationError(f"extent=view needs the permalink's view: lat, lon and z; {name} is missing",
                               field=name)
-    try:
-        value = float(raw)
-    except (TypeError, ValueError, OverflowError):
-        value = math.nan
-    bounded = (low is None or value >= low) and (high is None or value <= high)
-    if not (math.isfinite(value) and bounded):
-        want = f"{low:g} <= {name} <= {high:g}" if low is not None and high is not None else "a finite number"
-        raise ValidationError(f"expected {want}, got {raw[:40]!r}", field=name)
-    return value
+    return params.parse_number(raw, name, minimum=low, maximum=high)
 
 
 def view_extent(lat: object, lon: object, z: object) -> tuple[float, float, float, float]:
@@ -243,13 +222,19 @@ def map_file(fmt: str) -> Response:
     title = render.check_text(request.args.get("title"), "title")
     _download_wanted()
     data = current_data()
-    spec = build_spec(data)
-    body, facts = render.render_bytes(spec, kind, size=size, dpi=dpi, title=title)
+
+    def draw() -> tuple[bytes, render.MapFacts, str]:
+        spec = build_spec(data)
+        return (*render.render_bytes(spec, kind, size=size, dpi=dpi, title=title), spec.kind)
+
+    # a map depends only on the data version, the parameters and the date printed on it
+    key = ("map", kind, tuple(sorted(request.args.items(multi=True))), date.today().isoformat())
+    body, facts, spec_kind = data.cached(key, draw)
     resp = Response(body, mimetype=render.MIMETYPES[kind])
     resp.headers["X-Map-Scale"] = f"1:{facts.scale_denominator:.0f}"
     resp.headers["X-Map-Scale-Bar-Km"] = f"{facts.scale_bar.length_km:g}"
     resp.headers["X-Map-CRS"] = facts.crs
-    return _attach(resp, f"luoyang-{spec.kind}.{kind}")
+    return _attach(resp, f"luoyang-{spec_kind}.{kind}")
 
 
 @bp.get("/data.<fmt>")

@@ -78,27 +78,27 @@ CRS = _param("crs", "system of lon/lat: wgs84 (GPS), gcj02 (AMap/Tencent), bd09 
 
 def _filters() -> list[dict[str, Any]]:
     return [
-        _param("corridor", "corridor ids, comma-separated (named in its plan or inside its belt)", STR),
-        _param("status", f"statuses, comma-separated: {', '.join(STATUSES)}", STR),
-        _param("chain_link", "chain links, comma-separated (see /api/chain)", STR),
-        _param("district", "county or city codes, comma-separated", STR),
+        _param("corridor", "corridor ids, comma-separated (named in its plan or inside its belt)", TEXT),
+        _param("status", f"statuses, comma-separated: {', '.join(STATUSES)}", TEXT),
+        _param("chain_link", "chain links, comma-separated (see /api/chain)", TEXT),
+        _param("district", "county or city codes, comma-separated", TEXT),
         _param("q", "name search (Chinese, English or id)", TEXT),
     ]
 
 
 def _site_params() -> list[dict[str, Any]]:
     return [
-        _param("industry", "industry id (see /api/site/industries)", STR, True),
+        _param("industry", "industry id (see /api/site/industries)", TEXT, True),
         _param("top", "best N parks", _number(1, api.MAX_TOP, integer=True)),
         _param("weights", "criterion weights >= 0, e.g. theme=2,chain=1 (criteria: "
                           f"{', '.join(siting.DEFAULT_WEIGHTS)})", TEXT),
         _param("within_km", "only parks within this many km of `of` or lon/lat",
                _number(0, api.MAX_WITHIN_KM, exclusive=True)),
-        _param("of", "feature id for within_km (only with within_km)", STR),
+        _param("of", "feature id for within_km (only with within_km)", TEXT),
         *_lonlat(what="the within_km centre (only with within_km)"), CRS,
-        _param("district", "only parks in these county/city codes (comma-separated)", STR),
-        _param("exclude_district", "no parks in these codes (comma-separated)", STR),
-        _param("corridor", "only parks of these corridors (comma-separated ids)", STR),
+        _param("district", "only parks in these county/city codes (comma-separated)", TEXT),
+        _param("exclude_district", "no parks in these codes (comma-separated)", TEXT),
+        _param("corridor", "only parks of these corridors (comma-separated ids)", TEXT),
         _param("min_status", "minimum park status", _choice(list(STATUSES))),
         _param("chain_km", "radius for chain neighbours (km)",
                _number(0, api.MAX_CHAIN_KM, exclusive=True, default=siting.CHAIN_KM)),
@@ -107,17 +107,17 @@ def _site_params() -> list[dict[str, Any]]:
 
 def _near_params() -> list[dict[str, Any]]:
     return [*_lonlat(), CRS,
-            _param("feature", "id of a park, project, institution or corridor, or a district code", STR),
+            _param("feature", "id of a park, project, institution or corridor, or a district code", TEXT),
             _param("radius_km", "radius in km (geodesic)", _number(0, MAX_RADIUS_KM, exclusive=True), True),
-            _param("layer", f"layer(s), comma-separated, or all: {', '.join(QUERYABLE_LAYERS)}", STR),
+            _param("layer", f"layer(s), comma-separated, or all: {', '.join(QUERYABLE_LAYERS)}", TEXT),
             _param("format", "output format", _choice(["geojson", "json", "csv"]))]
 
 
 def _export_query() -> list[dict[str, Any]]:
     """The permalink's buffer query: qlon/qlat (in crs) or qfeature, qr km, qlayer."""
-    return [*_lonlat("q", "a buffer query"), CRS, _param("qfeature", "feature id of a buffer query", STR),
+    return [*_lonlat("q", "a buffer query"), CRS, _param("qfeature", "feature id of a buffer query", TEXT),
             _param("qr", "radius of the buffer query (km)", _number(0, MAX_RADIUS_KM, exclusive=True)),
-            _param("qlayer", "layers of the buffer query, comma-separated, or all", STR)]
+            _param("qlayer", "layers of the buffer query, comma-separated, or all", TEXT)]
 
 
 def _polygon_body() -> dict[str, Any]:
@@ -138,14 +138,15 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
     query_out = _ok("the features found (WGS84) with geodesic distance_km, as GeoJSON, JSON or CSV",
                     "application/geo+json", "application/json", "text/csv", schema=table)
     obj = {"application/json": {"type": "object"}}
-    id_schema: dict[str, Any] = STR
-    corridor_schema: dict[str, Any] = STR
+    id_schema: dict[str, Any] = TEXT
+    corridor_schema: dict[str, Any] = TEXT
     if data is not None:
         corridor_schema = {"type": "string", "enum": list(data.layers["corridors"]["id"])}
     near = {"summary": "Buffer query: everything within radius_km of a point, a feature or a polygon",
             "parameters": [*_near_params(), _param("polygon", "a GeoJSON Polygon (WGS84) instead of a point or "
                                                                "feature; larger ones: POST",
-                                                     {"type": "string", "maxLength": api.MAX_URL_POLYGON_CHARS})],
+                                                     {"type": "string", "maxLength": api.MAX_URL_POLYGON_CHARS,
+                                                      "pattern": "^[ -~]*$"})],
             "responses": {**query_out, **_errors(400, 404)}}
     return {
         "openapi": "3.1.0",
@@ -174,7 +175,7 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                 "requestBody": _polygon_body(), "responses": {**query_out, **_errors(400, 413)}}},
             "/api/nearest": {"get": {
                 "summary": "The k nearest features of a layer",
-                "parameters": [*_lonlat(), CRS, _param("feature", "feature id instead of lon/lat", STR),
+                "parameters": [*_lonlat(), CRS, _param("feature", "feature id instead of lon/lat", TEXT),
                                _param("layer", "layer", _choice(list(QUERYABLE_LAYERS)), True),
                                _param("k", "how many", _number(1, MAX_K, integer=True, default=5)),
                                _param("format", "output format", _choice(["geojson", "json", "csv"]))],
@@ -188,7 +189,7 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                 "responses": {**_ok("standing", "application/json", schema=obj), **_errors(404)}}},
             "/api/chain": {"get": {
                 "summary": "Industrial-chain coverage: present and missing links",
-                "parameters": [_param("park", "park id", STR), _param("corridor", "corridor id", STR),
+                "parameters": [_param("park", "park id", TEXT), _param("corridor", "corridor id", TEXT),
                                _param("chain", "chain id from the catalogue",
                                       _choice(list(chain.CHAINS), chain.DEFAULT_CHAIN))],
                 "responses": {**_ok("coverage", "application/json", schema=obj), **_errors(400, 404)}}},
@@ -201,7 +202,7 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                                             "application/geo+json": features}), **_errors(400, 404)}}},
             "/api/site/surface": {"get": {
                 "summary": "Suitability surface: hexagons scored for an industry (GeoJSON, WGS84)",
-                "parameters": [_param("industry", "industry id", STR, True), _param("weights", "weights", TEXT),
+                "parameters": [_param("industry", "industry id", TEXT, True), _param("weights", "weights", TEXT),
                                _param("spacing_km", "distance between hexagon centres (km)",
                                       _number(api.MIN_SPACING_KM, api.MAX_SPACING_KM, default=siting.HEX_KM))],
                 "responses": {**_ok("the hexagons", "application/geo+json",
@@ -215,12 +216,12 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                                       True, "path"), *_filters(),
                                _param("size", f"{', '.join(render.SIZES)} or WxH pixels (each side "
                                               f"{render.PIXEL_RANGE[0]}..{render.PIXEL_RANGE[1]}, at most "
-                                              f"{render.MAX_PAGE_PIXELS} pixels)", STR),
+                                              f"{render.MAX_PAGE_PIXELS} pixels)", TEXT),
                                _param("dpi", "dots per inch of a paper page",
                                       _number(*render.DPI_RANGE, integer=True)),
                                _param("title", "map title, drawn literally",
                                       {"type": "string", "maxLength": render.MAX_TEXT_CHARS}),
-                               *_export_query(), _param("industry", "draw a site-selection result", STR),
+                               *_export_query(), _param("industry", "draw a site-selection result", TEXT),
                                _param("extent", "auto, or view (the lat/lon/z of the permalink)",
                                       _choice(["auto", "view"]))],
                 "responses": {**_ok("the map file", *render.MIMETYPES.values()), **_errors(400, 404)}}},
@@ -230,7 +231,7 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                                       {"type": "string", "enum": list(downloads.FORMATS)}, True, "path"),
                                _param("layer", "a layer (or give a buffer query or an industry instead)",
                                       _choice(list(QUERYABLE_LAYERS))), *_filters(),
-                               *_export_query(), _param("industry", "a site-selection result instead", STR),
+                               *_export_query(), _param("industry", "a site-selection result instead", TEXT),
                                _param("download", "yes/no: an attachment",
                                       _choice(["0", "1", "true", "false", "yes", "no"]))],
                 "responses": {**_ok("the data file", *(m.split(";")[0] for m in downloads.MIMETYPES.values())),

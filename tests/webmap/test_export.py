@@ -289,3 +289,19 @@ def test_an_unknown_query_feature_is_a_404_naming_qfeature(client):
 def test_degenerate_but_valid_requests_draw_a_map(client, url):
     r = client.get(url)
     assert r.status_code == 200, r.get_json()
+
+
+def test_a_repeated_map_is_drawn_once_per_data_version(store_path):
+    from webmap import create_app
+    from webmap.data import live_data
+
+    app = create_app({"TESTING": True, "CORRIDORS_STORE": str(store_path)})
+    client = app.test_client()
+    url = "/export/map.png?dpi=50&corridor=luo-mian&title=cache"
+    first = client.get(url)
+    with app.app_context():
+        memo = live_data().current().memo
+    hits = memo.hits
+    again = client.get(url)
+    assert first.status_code == again.status_code == 200 and first.data == again.data
+    assert memo.hits == hits + 1
