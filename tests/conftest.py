@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 from pathlib import Path
 
@@ -40,3 +41,17 @@ def sources_copy(tmp_path: Path) -> Path:
     dst = tmp_path / "sources"
     shutil.copytree(DEFAULT_SOURCES_DIR, dst)
     return dst
+
+
+def set_name_en(sources: Path, table: str, record_id: str, name_en: str) -> None:
+    """Give one record of a copy of data/sources/ (``<table>.csv``) a new English name."""
+    path = sources / f"{table}.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        if row["id"] == record_id:
+            row["name_en"] = name_en
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)

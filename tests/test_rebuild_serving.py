@@ -3,7 +3,6 @@ no answer mixes the old version with the new one."""
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 import subprocess
@@ -15,25 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from geo.io import DEFAULT_SOURCES_DIR
+from tests.conftest import set_name_en
 from tests.serving import running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 PARK, PROJECT = "luoyang-new-energy-park", "youbo-battery-foil"
 # every park and project of the metro area: one answer that reads two layers
 URL = "/api/near?lon=112.45&lat=34.62&radius_km=300&layer=parks,projects&format=json"
-
-
-def _rename(sources: Path, table: str, record: str, name_en: str) -> None:
-    path = sources / f"{table}.csv"
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    for row in rows:
-        if row["id"] == record:
-            row["name_en"] = name_en
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _names(base_url: str) -> tuple[str, str, str, float]:
@@ -52,8 +39,8 @@ def test_rebuild_is_served_by_every_worker_within_a_second_never_mixed(store_pat
     shutil.copy(store_path, store)
     sources = tmp_path / "sources"
     shutil.copytree(DEFAULT_SOURCES_DIR, sources)
-    _rename(sources, "parks", PARK, "Park After Rebuild")
-    _rename(sources, "projects", PROJECT, "Project After Rebuild")
+    set_name_en(sources, "parks", PARK, "Park After Rebuild")
+    set_name_en(sources, "projects", PROJECT, "Project After Rebuild")
 
     with running_server(store, workers=3) as server:
         with ThreadPoolExecutor(12) as pool:  # warm every worker: each holds the old version

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 
 import pytest
 
 from geo.build import build_store
+from tests.conftest import set_name_en
 from webmap import create_app
 
 DATA_URLS = ("/api/layers", "/api/layers/parks", "/api/near?lon=112.45&lat=34.62&radius_km=10",
@@ -82,16 +82,7 @@ def test_store_restored_is_served_again(own_store, store_path):
 
 
 def _rebuild_with_park_name(sources: Path, out: Path, name_en: str) -> None:
-    path = sources / "parks.csv"
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    for row in rows:
-        if row["id"] == PARK:
-            row["name_en"] = name_en
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    set_name_en(sources, "parks", PARK, name_en)
     build_store(out, sources_dir=sources)
 
 
