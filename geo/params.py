@@ -10,9 +10,10 @@ down (``lon`` becomes ``qlon`` where the client wrote ``qlon``).
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 import shapely
@@ -27,6 +28,9 @@ STUDY_AREA = (110.6, 33.0, 114.2, 36.0)
 SYSTEMS = ("wgs84", "gcj02", "bd09", "cgcs2000")
 #: Longest free text accepted (names, search strings, titles).
 MAX_TEXT = 200
+
+#: Most vertices of a query polygon.
+MAX_POLYGON_VERTICES = 10_000
 
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
@@ -186,9 +190,24 @@ def spelt_as(**names: str) -> Iterator[None]:
         raise
 
 
-def split(values: Sequence[str] | str | None) -> tuple[str, ...]:
-    """Comma-separated values as a tuple (blank items dropped)."""
-    if values is None:
-        return ()
-    items = [values] if isinstance(values, str) else list(values)
-    return tuple(v.strip() for item in items for v in item.split(",") if v.strip())
+def polygon_from_geojson(text: str | bytes, field: str = "polygon") -> shapely.Geometry:
+    """A WGS84 Polygon/MultiPolygon from GeoJSON text (a geometry or a Feature), bounded in vertices."""
+    try:
+        doc = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("expected a GeoJSON Polygon or MultiPolygon (WGS84)", field=field) from None
+    if isinstance(doc, dict) and doc.get("type") == "Feature":
+        doc = doc.get("geometry")
+    if not isinstance(doc, dict) or doc.get("type") not in ("Polygon", "MultiPolygon"):
+        raise ValidationError("expected a GeoJSON Polygon or MultiPolygon geometry (or a Feature with one), WGS84",
+                              field=field)
+    try:
+        geom = shapely.from_geojson(json.dumps(doc))
+    except (shapely.errors.GEOSException, ValueError, TypeError):
+        raise ValidationError("expected a GeoJSON Polygon or MultiPolygon with valid coordinates (WGS84)",
+                              field=field) from None
+    vertices = shapely.get_num_coordinates(geom)
+    if vertices > MAX_POLYGON_VERTICES:
+        raise ValidationError(f"the polygon has {vertices} vertices; at most {MAX_POLYGON_VERTICES} are accepted "
+                              "(simplify it first)", field=field)
+    return geom

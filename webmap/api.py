@@ -107,41 +107,17 @@ def feature(feature_id: str) -> Response:
     return respond(feat, "application/geo+json")
 
 
-#: Bounds of a query polygon: vertices, and bytes of a POST body (Flask's MAX_CONTENT_LENGTH).
-MAX_POLYGON_VERTICES = 10_000
+#: Largest request body (a POST /api/near polygon), bytes; Flask's MAX_CONTENT_LENGTH, past it a JSON 413.
 MAX_BODY_BYTES = 1024 * 1024
-
-
-def polygon_from_geojson(text: str | bytes, field: str = "polygon") -> shapely.Geometry:
-    """A WGS84 Polygon/MultiPolygon from GeoJSON (a geometry or a Feature), bounded in vertices."""
-    try:
-        doc = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationError("expected a GeoJSON Polygon or MultiPolygon (WGS84)", field=field) from None
-    if isinstance(doc, dict) and doc.get("type") == "Feature":
-        doc = doc.get("geometry")
-    if not isinstance(doc, dict) or doc.get("type") not in ("Polygon", "MultiPolygon"):
-        raise ValidationError("expected a GeoJSON Polygon or MultiPolygon geometry (or a Feature with one), WGS84",
-                              field=field)
-    try:
-        geom = shapely.from_geojson(json.dumps(doc))
-    except (shapely.errors.GEOSException, ValueError, TypeError):
-        raise ValidationError("expected a GeoJSON Polygon or MultiPolygon with valid coordinates (WGS84)",
-                              field=field) from None
-    vertices = shapely.get_num_coordinates(geom)
-    if vertices > MAX_POLYGON_VERTICES:
-        raise ValidationError(f"the polygon has {vertices} vertices; at most {MAX_POLYGON_VERTICES} are accepted "
-                              "(simplify it first)", field=field)
-    return geom
 
 
 def _near_polygon(args: params.Args) -> shapely.Geometry | None:
     if request.method == "POST":
         if args.given("polygon"):
             raise ValidationError("give the polygon either in the body or in the URL, not both", field="polygon")
-        return polygon_from_geojson(request.get_data(cache=False), field="body")
+        return params.polygon_from_geojson(request.get_data(cache=False), field="body")
     raw = args.text("polygon", max_length=MAX_URL_POLYGON_CHARS)
-    return polygon_from_geojson(raw) if raw is not None else None
+    return params.polygon_from_geojson(raw) if raw is not None else None
 
 
 #: Longest ``polygon=`` accepted in a URL (~70 vertices; percent-encoded it stays within the server's
@@ -151,7 +127,7 @@ MAX_URL_POLYGON_CHARS = 2000
 
 def query_target(args: params.Args, data: Dataset, *, lon: str = "lon", lat: str = "lat",
                  feature: str = "feature") -> dict[str, Any]:
-    """The point (WGS84, from ``lon``/``lat`` in ``crs``) or feature id a query starts from."""
+    """Where a query starts: ``lon``/``lat`` as given with their ``crs`` (checked), or a feature id that exists."""
     point = args.position(lon, lat)
     fid = args.text(feature)
     if point is not None and fid is not None:

@@ -123,7 +123,7 @@ def _export_query() -> list[dict[str, Any]]:
 def _polygon_body() -> dict[str, Any]:
     polygon = {"$ref": "#/components/schemas/PolygonGeometry"}
     return {"required": True, "description": f"the query area: a GeoJSON Polygon or MultiPolygon (or a Feature "
-                                             f"with one), WGS84, at most {api.MAX_POLYGON_VERTICES} vertices and "
+                                             f"with one), WGS84, at most {params.MAX_POLYGON_VERTICES} vertices and "
                                              f"{api.MAX_BODY_BYTES} bytes",
             "content": {"application/json": {"schema": polygon}, "application/geo+json": {"schema": polygon}}}
 
