@@ -136,15 +136,6 @@ class Args:
                                       field=name)
         return values
 
-    def flag(self, name: str) -> bool:
-        """A yes/no switch: 1/true/yes or 0/false/no (absent is no)."""
-        raw = self.text(name)
-        if raw is None or raw.lower() in ("0", "false", "no"):
-            return False
-        if raw.lower() in ("1", "true", "yes"):
-            return True
-        raise ValidationError(f"expected 1/true/yes or 0/false/no, got {raw!r}", field=name)
-
     def system(self, name: str = "crs") -> str:
         """The coordinate system of positions the client sends (default wgs84)."""
         return self.choice(name, SYSTEMS, "wgs84")  # type: ignore[return-value]
@@ -162,13 +153,6 @@ class Args:
         wx, wy = crs.to_wgs84(x, y, key)
         check_in_study_area(float(wx), float(wy), (lon, lat), what=f"({x:g}, {y:g}) in {key}")
         return x, y, key
-
-    def point(self, lon: str = "lon", lat: str = "lat", system: str = "crs") -> shapely.Point | None:
-        """A position in the client's ``crs`` as a WGS84 point inside the study area; None when not given."""
-        given = self.position(lon, lat, system)
-        if given is None:
-            return None
-        return shapely.Point(*(float(v) for v in crs.to_wgs84(given[0], given[1], given[2])))
 
     def only_with(self, needed: str, *names: str) -> None:
         """Refuse ``names`` when ``needed`` is not given (a parameter that would otherwise be ignored)."""
