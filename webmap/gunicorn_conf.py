@@ -17,7 +17,7 @@ first byte (or of being accepted) is closed. In the thread the socket keeps that
 bounds reading a request body and writing a response to a client that stopped reading.
 
 Settings (environment variables): ``HOST``, ``PORT``, ``WEB_WORKERS`` (processes, default 2),
-``WEB_THREADS`` (threads per process, default 16), ``WEB_READ_TIMEOUT_S`` (default 10). Any other
+``WEB_THREADS`` (threads per process, default 4: the work is CPU-bound, more threads only share the GIL less fairly), ``WEB_READ_TIMEOUT_S`` (default 10). Any other
 gunicorn option can be given in ``GUNICORN_CMD_ARGS`` (e.g. ``"--timeout 60"``), which overrides
 this file; command-line options override both.
 """
@@ -55,7 +55,7 @@ READ_TIMEOUT_S = float(_setting("WEB_READ_TIMEOUT_S", "10", float, 0.1))
 wsgi_app = "webmap:create_app()"
 bind = f"[{HOST}]:{PORT}" if ":" in HOST and not HOST.startswith("[") else f"{HOST}:{PORT}"
 workers = int(_setting("WEB_WORKERS", "2", int, 1))
-threads = int(_setting("WEB_THREADS", "16", int, 1))
+threads = int(_setting("WEB_THREADS", "4", int, 1))
 worker_connections = 1000  # open connections per worker (served, kept alive or sending their head)
 timeout = 30  # a worker whose main loop is silent this long is killed (requests run in threads)
 graceful_timeout = 20  # on stop/HUP, time to finish requests in flight (a large PDF export takes ~5 s)

@@ -58,10 +58,15 @@ def panel(focus_note: str = "") -> str:
 def index() -> Response:
     """The main map: layers, clusters, filters, buffer queries and permalinks."""
     data = current_data()
-    m = maps.build_map(data.layers, data.belts, api_url=url_for("api.layers_index").rsplit("/", 1)[0],
-                       tiles=tiles(), panel_html=panel())
-    m.get_root().title = "洛阳都市圈产业走廊地图 · Luoyang industrial-corridor map"
-    return maps.html_response(m)
+
+    def render() -> str:
+        m = maps.build_map(data.layers, data.belts, api_url=url_for("api.layers_index").rsplit("/", 1)[0],
+                           tiles=tiles(), panel_html=panel())
+        m.get_root().title = "洛阳都市圈产业走廊地图 · Luoyang industrial-corridor map"
+        return m.get_root().render()
+
+    # the page takes its state from the URL in the browser: it depends only on the data version
+    return Response(data.cached(("page", "index"), render), mimetype="text/html")
 
 
 @bp.get("/data")
