@@ -28,6 +28,7 @@ from geo.schema import (
     DISTRICT_CODE_RE,
     DISTRICT_FACTS,
     DISTRICTS,
+    REGISTER,
     SLUG_RE,
     SOURCE_LAYERS,
     SOURCE_RE,
@@ -135,11 +136,14 @@ def _parse(spec: Field, raw: str, region: Region | None) -> tuple[object, str | 
         "source": lambda: bool(SOURCE_RE.match(text)),
         "code": lambda: bool(DISTRICT_CODE_RE.match(text))
         and (region is None or text in region.county_codes | region.city_codes),
+        "codes": lambda: all(bool(DISTRICT_CODE_RE.match(c.strip()))
+                             and (region is None or c.strip() in region.county_codes | region.city_codes)
+                             for c in text.split(";")),
         "str": lambda: spec.max_chars is None or len(text) <= spec.max_chars,
     }[spec.kind]()
     if not ok:
         return None, bad
-    if spec.kind == "slugs":
+    if spec.kind in ("slugs", "codes"):
         text = ";".join(s.strip() for s in text.split(";"))
     return text, None
 
@@ -211,7 +215,8 @@ def _check_points(frame: pd.DataFrame, file: str, region: Region, problems: _Col
                          "as named", file=file, row=row_no, field="district_code")
 
 
-def read_districts(path: Path = DEFAULT_BOUNDARIES, facts: Path | None = None) -> Region:
+def read_districts(path: Path = DEFAULT_BOUNDARIES, facts: Path | None = None,
+                   register_ids: set[str] | None = None) -> Region:
     """Read the county boundaries (WGS84) and attach the district facts table."""
     file = _rel(path)
     problems = _Collector([])
@@ -238,11 +243,11 @@ def read_districts(path: Path = DEFAULT_BOUNDARIES, facts: Path | None = None) -
     region = Region(districts, (west - METRO_MARGIN_DEG, south - METRO_MARGIN_DEG,
                                 east + METRO_MARGIN_DEG, north + METRO_MARGIN_DEG))
     if facts is not None and facts.exists():
-        region = Region(_join_facts(region, facts), region.bounds)
+        region = Region(_join_facts(region, facts, register_ids), region.bounds)
     return region
 
 
-def _join_facts(region: Region, path: Path) -> gpd.GeoDataFrame:
+def _join_facts(region: Region, path: Path, register_ids: set[str] | None = None) -> gpd.GeoDataFrame:
     """Attach the district-wide figures of ``district_facts.csv`` to the county rows."""
     file = _rel(path)
     problems = _Collector([])
@@ -252,9 +257,11 @@ def _join_facts(region: Region, path: Path) -> gpd.GeoDataFrame:
     for row_no, code in enumerate(frame["district_code"], start=1):
         if isinstance(code, str) and code not in region.county_codes:
             problems.add(f"expected a county code, got {code}", file=file, row=row_no, field="district_code")
+    if register_ids is not None:
+        _check_cited(frame, file, register_ids, problems)
     if problems.errors:
         raise SourceErrors(problems.errors)
-    facts = frame.rename(columns={"note": "facts_note", "source": "facts_source",
+    facts = frame.rename(columns={"note": "facts_note", "source": "facts_source", "source_id": "facts_source_id",
                                   "source_excerpt": "facts_source_excerpt", "district_code": "code"})
     return region.districts.merge(facts, on="code", how="left")
 
@@ -322,12 +329,45 @@ def _read_lines(spec: LayerSpec, path: Path, region: Region, problems: _Collecto
     return gpd.GeoDataFrame(frame, geometry=raw.geometry.values, crs=crs.WGS84)
 
 
+def _check_cited(frame: pd.DataFrame, file: str, register_ids: set[str], problems: _Collector) -> None:
+    """Every record cites a source of the register by its ``source_id``."""
+    for row_no, value in enumerate(frame["source_id"], start=1):
+        if isinstance(value, str) and value not in register_ids:
+            problems.add(f"unknown source id {value!r}; expected an id of data/sources/{REGISTER.file}",
+                         file=file, row=row_no, field="source_id")
+
+
+def read_register(path: Path) -> pd.DataFrame:
+    """Read and validate the register of sources (no geometry): unique ids, and where each source lies."""
+    file = _rel(path)
+    problems = _Collector([])
+    if not path.exists():
+        raise SourceErrors([ValidationError("the register of sources is missing", file=file)])
+    table = _read_csv(path)
+    frame = _validate_records(REGISTER, file, table.columns, table.to_dict("records"), None, problems)
+    _check_ids(frame["id"], file, "id", problems)
+    for row_no, rec in enumerate(frame.to_dict("records"), start=1):
+        if rec["kind"] in ("article", "related_item") and not isinstance(rec["file"], str):
+            problems.add("an article or related item names its file", file=file, row=row_no, field="file")
+        if rec["kind"] == "related_item":
+            for name in ("item_index", "item_heading_zh"):
+                if pd.isna(rec[name]):
+                    problems.add("a related item gives its position and heading in the file", file=file,
+                                 row=row_no, field=name)
+            if isinstance(rec["published_date"], str):
+                problems.add("a related item is undated in its file; leave published_date empty", file=file,
+                             row=row_no, field="published_date")
+    if problems.errors:
+        raise SourceErrors(problems.errors)
+    return frame
+
+
 def _check_references(layers: Mapping[str, gpd.GeoDataFrame], problems: _Collector,
                       files: Mapping[str, str]) -> None:
     """Check that ids are unique across layers and that every reference names a real id."""
     owner: dict[str, str] = {}
     for name, gdf in layers.items():
-        if name == "districts":
+        if name in ("districts", REGISTER.name):
             continue
         for row_no, value in enumerate(gdf["id"], start=1):
             if not isinstance(value, str):
@@ -337,7 +377,7 @@ def _check_references(layers: Mapping[str, gpd.GeoDataFrame], problems: _Collect
                              "across layers", file=files[name], row=row_no, field="id")
             owner.setdefault(value, name)
     for name, gdf in layers.items():
-        if name != "districts":
+        if name not in ("districts", REGISTER.name):
             _check_ids(gdf["id"], files[name], "id", problems)
     for name, gdf in layers.items():
         spec = SOURCE_LAYERS.get(name)
@@ -349,8 +389,7 @@ def _check_references(layers: Mapping[str, gpd.GeoDataFrame], problems: _Collect
             known = set(layers[f.references]["id"])
             for row_no, value in enumerate(gdf[f.name], start=1):
                 if isinstance(value, str) and value not in known:
-                    problems.add(f"unknown {f.references} id {value!r}; expected an id of "
-                                 f"data/sources/{SOURCE_LAYERS[f.references].file}",
+                    problems.add(f"unknown {f.references} id {value!r}; expected an id of {files[f.references]}",
                                  file=files[name], row=row_no, field=f.name)
 
 
@@ -358,12 +397,15 @@ def read_sources(
     sources_dir: Path = DEFAULT_SOURCES_DIR,
     boundaries: Path = DEFAULT_BOUNDARIES,
 ) -> dict[str, gpd.GeoDataFrame]:
-    """Read, validate and return every layer as a WGS84 GeoDataFrame, keyed by layer name."""
+    """Read, validate and return every layer keyed by name: WGS84 GeoDataFrames, and the register of
+    sources (``sources``, a DataFrame without geometry) that every record cites."""
     sources_dir = Path(sources_dir)
-    region = read_districts(Path(boundaries), sources_dir / DISTRICT_FACTS.file)
+    register = read_register(sources_dir / REGISTER.file)
+    register_ids = set(register["id"])
+    region = read_districts(Path(boundaries), sources_dir / DISTRICT_FACTS.file, register_ids)
     problems = _Collector([])
-    layers: dict[str, gpd.GeoDataFrame] = {"districts": region.districts}
-    files = {}
+    layers: dict[str, gpd.GeoDataFrame] = {"districts": region.districts, REGISTER.name: register}
+    files = {REGISTER.name: _rel(sources_dir / REGISTER.file)}
     for name, spec in SOURCE_LAYERS.items():
         path = sources_dir / spec.file
         files[name] = _rel(path)

@@ -10,10 +10,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-FieldKind = Literal["str", "slug", "slugs", "int", "float", "date", "choice", "code", "source"]
+FieldKind = Literal["str", "slug", "slugs", "int", "float", "date", "choice", "code", "codes", "source"]
 
 #: The layers of the store, in build order, named exactly as users and outside checks rely on.
 LAYER_NAMES: tuple[str, ...] = ("districts", "corridors", "parks", "projects", "institutions")
+#: The register of sources: a layer of the store without geometry (``data/sources/sources.csv``).
+REGISTER_LAYER = "sources"
 
 STATUSES: tuple[str, ...] = ("planned", "exploratory", "under_construction", "operating", "unknown")
 LOCATION_PRECISIONS: tuple[str, ...] = ("site", "street", "town", "district", "city")
@@ -25,7 +27,17 @@ INSTITUTION_KINDS: tuple[str, ...] = (
     "firm",
     "developer",
     "operator",
+    "industry_profile",
+    "cooperation",
 )
+#: Kinds of source in the register: an article's main body, a separate undated snippet listed under
+#: "相关文章" of an article file, and later an office's import or an edit on the map.
+SOURCE_KINDS: tuple[str, ...] = ("article", "related_item", "import", "edit")
+#: How a figure is qualified in its source: 约/左右 approx, 近 nearly, 余/以上 more_than, 不到 less_than,
+#: 拟定 proposed. A qualified figure is never shown as an exact number.
+QUALIFIERS: tuple[str, ...] = ("approx", "nearly", "more_than", "less_than", "proposed")
+#: Whether a catalogue value is quoted from a source (``cited``) or derived by a stated rule.
+BASES: tuple[str, ...] = ("cited", "derived")
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SOURCE_RE = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
@@ -58,6 +70,7 @@ class Field:
             "float": "a number" + (f" >= {self.minimum:g}" if self.minimum is not None else ""),
             "date": "a date like 2024-02-26, 2024-02, 2024-Q2 or 2024",
             "code": "a six-digit administrative code of a district in data/boundaries/districts.geojson",
+            "codes": "six-digit district codes separated by ';'",
             "source": "the file name of a source article, like 004_0fea41262f4ebcc4.txt",
         }[self.kind]
 
@@ -77,18 +90,33 @@ class LayerSpec:
         return next(f for f in self.fields if f.name == name)
 
 
+def qualified(name: str, kind: FieldKind = "float") -> tuple[Field, Field]:
+    """A figure (>= 0) and its optional qualifier column ``<name>_qualifier`` (see ``QUALIFIERS``)."""
+    return Field(name, kind, minimum=0), Field(f"{name}_qualifier", "choice", choices=QUALIFIERS)
+
+
+CITATION = (
+    Field("source_id", "slug", required=True, references=REGISTER_LAYER),
+    Field("source", "source", required=True),
+    Field("source_excerpt", required=True, max_chars=SOURCE_EXCERPT_MAX_CHARS),
+)
 CITED = (
     Field("id", "slug", required=True),
     Field("name_zh", required=True),
     Field("name_en", required=True),
-    Field("source", "source", required=True),
-    Field("source_excerpt", required=True, max_chars=SOURCE_EXCERPT_MAX_CHARS),
+    *CITATION,
+)
+LOCATION_NOTES = (Field("location_note_zh", required=True), Field("location_note_en", required=True))
+STATUS = (
+    Field("status", "choice", required=True, choices=STATUSES),
+    Field("status_note_zh"),
+    Field("status_note_en"),
 )
 LOCATED = (
     Field("district_code", "code", required=True),
     Field("functional_zone_zh"),
     Field("location_precision", "choice", required=True, choices=LOCATION_PRECISIONS),
-    Field("location_note", required=True),
+    *LOCATION_NOTES,
 )
 POINT = (Field("lon", "float", required=True), Field("lat", "float", required=True))
 
@@ -102,22 +130,25 @@ PARKS = LayerSpec(
     + (
         Field("kind", "choice", required=True, choices=PARK_KINDS),
         Field("parent_park_id", "slug", references="parks"),
-        Field("status", "choice", required=True, choices=STATUSES),
-        Field("status_note"),
+        *STATUS,
         Field("themes", "slugs", required=True),
         Field("corridor_id", "slug", references="corridors"),
+        Field("partner_district_codes", "codes"),
         Field("address_zh"),
+        Field("build_standard_zh"),
+        Field("build_standard_en"),
         Field("firms_count", "int", minimum=0),
         Field("firms_operating_count", "int", minimum=0),
         Field("firms_building_count", "int", minimum=0),
         Field("signed_projects_count", "int", minimum=0),
         Field("signed_investment_cny_100m", "float", minimum=0),
         Field("started_projects_count", "int", minimum=0),
-        Field("fund_cny_100m", "float", minimum=0),
-        Field("target_output_cny_100m_per_yr", "float", minimum=0),
-        Field("chain_output_cny_100m_per_yr", "float", minimum=0),
-        Field("jobs_planned", "int", minimum=0),
+        *qualified("fund_cny_100m"),
+        *qualified("target_output_cny_100m_per_yr"),
+        *qualified("chain_output_cny_100m_per_yr"),
+        *qualified("jobs_planned", "int"),
         Field("reported_date", "date"),
+        Field("reported_date_text_zh"),
     ),
 )
 
@@ -136,15 +167,16 @@ PROJECTS = LayerSpec(
         Field("industry", "slug", required=True),
         Field("chain_link", "slug"),
         Field("chain_link_note"),
-        Field("status", "choice", required=True, choices=STATUSES),
-        Field("status_note"),
+        *STATUS,
         Field("reported_date", "date"),
         Field("planned_date", "date"),
         Field("planned_milestone_en"),
         Field("capacity_gwh", "float", minimum=0),
         Field("capacity_kt_per_yr", "float", minimum=0),
-        Field("investment_cny_100m", "float", minimum=0),
-        Field("jobs_planned", "int", minimum=0),
+        *qualified("investment_cny_100m"),
+        *qualified("jobs_planned", "int"),
+        *qualified("talks_to_signing_days", "int"),
+        *qualified("signing_to_start_days", "int"),
     ),
 )
 
@@ -163,6 +195,15 @@ INSTITUTIONS = LayerSpec(
         Field("platforms_national_count", "int", minimum=0),
         Field("platforms_provincial_count", "int", minimum=0),
         Field("platforms_municipal_count", "int", minimum=0),
+        *qualified("chain_firms_count", "int"),
+        Field("chain_fields_zh"),
+        Field("chain_fields_en"),
+        Field("since_period_zh"),
+        Field("since_period_en"),
+        Field("partners_zh"),
+        Field("partners_en"),
+        Field("partner_firms_count", "int", minimum=0),
+        Field("reported_date_text_zh"),
     ),
 )
 
@@ -173,7 +214,7 @@ CORRIDORS = LayerSpec(
     CITED
     + (
         Field("location_precision", "choice", required=True, choices=LOCATION_PRECISIONS),
-        Field("location_note", required=True),
+        *LOCATION_NOTES,
         Field("theme_zh", required=True),
         Field("theme_en", required=True),
         Field("themes", "slugs", required=True),
@@ -183,6 +224,11 @@ CORRIDORS = LayerSpec(
         Field("cities_en", required=True),
         Field("work_items_zh", required=True),
         Field("work_items_en", required=True),
+        Field("plan_zh", required=True),
+        Field("plan_en", required=True),
+        Field("city_plan_zh", required=True),
+        Field("city_plan_en", required=True),
+        Field("city_plan_tasks_count", "int", minimum=0),
     ),
 )
 
@@ -210,13 +256,33 @@ DISTRICT_FACTS = LayerSpec(
     "point",
     (
         Field("district_code", "code", required=True),
-        Field("fund_total_cny_100m", "float", minimum=0),
-        Field("fund_health_tech_cny_100m", "float", minimum=0),
-        Field("fund_dual_carbon_cny_100m", "float", minimum=0),
-        Field("fund_digital_economy_cny_100m", "float", minimum=0),
+        *qualified("fund_total_cny_100m"),
+        *qualified("fund_health_tech_cny_100m"),
+        *qualified("fund_dual_carbon_cny_100m"),
+        *qualified("fund_digital_economy_cny_100m"),
+        Field("fund_other_targets_zh"),
+        Field("fund_other_targets_en"),
         Field("note"),
-        Field("source", "source", required=True),
-        Field("source_excerpt", required=True, max_chars=SOURCE_EXCERPT_MAX_CHARS),
+        *CITATION,
+    ),
+    located=False,
+)
+
+#: The register of sources (``data/sources/sources.csv``): every record's ``source_id`` names one of its ids.
+REGISTER = LayerSpec(
+    REGISTER_LAYER,
+    "sources.csv",
+    "point",  # not used: the register has no geometry
+    (
+        Field("id", "slug", required=True),
+        Field("kind", "choice", required=True, choices=SOURCE_KINDS),
+        Field("title_zh", required=True),
+        Field("title_en", required=True),
+        Field("publisher"),
+        Field("published_date", "date"),
+        Field("file", "source"),
+        Field("item_index", "int", minimum=1),
+        Field("item_heading_zh"),
     ),
     located=False,
 )

@@ -37,7 +37,8 @@ def test_every_record_cites_an_article_and_an_excerpt(layers, name):
 def test_every_record_says_how_precise_its_location_is(layers, name):
     gdf = layers[name]
     assert gdf["location_precision"].isin(LOCATION_PRECISIONS).all()
-    assert (gdf["location_note"].str.len() > 10).all()
+    assert (gdf["location_note_en"].str.len() > 10).all()
+    assert gdf["location_note_zh"].str.contains(r"[\u4e00-\u9fff]").all()  # a Chinese reader learns it too
 
 
 @pytest.mark.parametrize("name", POINT_LAYERS)
