@@ -1,15 +1,17 @@
-"""Build the store: validate every source, then write all layers in one atomic step."""
+"""Build the store: validate every source, then write all layers in one atomic step.
+
+The spatial layers come first, in ``geo.schema.LAYER_NAMES`` order; any other layer ``geo.io`` returns
+(the register of sources, ``sources``, a table without geometry) follows, in the order read.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-import geopandas as gpd
-
 from geo import io
 from geo.schema import LAYER_NAMES
-from geo.store import GeoPackageStore, open_store
+from geo.store import GeoPackageStore, Layer, is_spatial, open_store
 
 
 def build_store(
@@ -18,16 +20,19 @@ def build_store(
     sources_dir: str | Path = io.DEFAULT_SOURCES_DIR,
     boundaries: str | Path = io.DEFAULT_BOUNDARIES,
     progress: Callable[[str], None] | None = None,
-) -> dict[str, gpd.GeoDataFrame]:
+) -> dict[str, Layer]:
     """Validate the sources and write the WGS84 GeoPackage; return the layers written."""
     say = progress or (lambda _msg: None)
     say(f"reading sources from {sources_dir} and boundaries from {boundaries}")
     layers = io.read_sources(Path(sources_dir), Path(boundaries))
-    for name in LAYER_NAMES:
-        say(f"  validated {name}: {len(layers[name])} records")
+    ordered = {name: layers[name] for name in LAYER_NAMES if name in layers}
+    ordered.update((name, frame) for name, frame in layers.items() if name not in ordered)
+    for name, frame in ordered.items():
+        say(f"  validated {name}: {len(frame)} records")
     store: GeoPackageStore = open_store(out)
     say(f"writing {store.path}")
-    ordered = {name: layers[name] for name in LAYER_NAMES}
     store.write(ordered, progress=say)
-    say(f"done: {len(ordered)} layers, WGS84 (EPSG:4326)")
+    tables = [n for n, f in ordered.items() if not is_spatial(f)]
+    say(f"done: {len(ordered) - len(tables)} layers, WGS84 (EPSG:4326)"
+        + (f"; table(s) without geometry: {', '.join(tables)}" if tables else ""))
     return ordered

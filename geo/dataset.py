@@ -2,7 +2,11 @@
 
 A :class:`Dataset` is immutable: the layers of one version of the store (WGS84), their spatial
 indexes, the corridor belts and joins computed from them, and a bounded cache of results that
-depend only on this version and their parameters. A caller takes one snapshot and uses it for a
+depend only on this version and their parameters. A layer without geometry (the register of
+sources, ``sources``) is kept as a plain DataFrame beside the spatial layers; spatial code (the
+query engine, belts, joins) sees only the spatial ones (:attr:`Dataset.spatial`). Every record of a
+spatial layer carries its source's title, kind, date and publisher, joined from the register by
+``source_id`` once per version (:func:`geo.citations.with_sources`), so every answer shows them. A caller takes one snapshot and uses it for a
 whole answer, so an answer never mixes two versions.
 
 A :class:`LiveDataset` hands out the snapshot of the store as it is now: every call checks the
@@ -25,12 +29,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import geopandas as gpd
+import pandas as pd
 
-from geo import analysis
+from geo import analysis, citations
 from geo.errors import NotFoundError, StoreUnavailable
 from geo.query import QueryEngine
-from geo.schema import LAYER_NAMES
-from geo.store import GeoPackageStore, LayerInfo
+from geo.schema import LAYER_NAMES, REGISTER_LAYER
+from geo.store import GeoPackageStore, Layer, LayerInfo, is_spatial
 
 T = TypeVar("T")
 
@@ -94,30 +99,43 @@ class Memo:
 
 
 class Dataset:
-    """The layers of one version of a store (WGS84) with their indexes, belts and joins, computed once."""
+    """The layers of one version of a store (WGS84) with their indexes, belts and joins, computed once.
 
-    def __init__(self, layers: Mapping[str, gpd.GeoDataFrame], *, version: str = "memory",
+    ``layers`` holds every layer by name: the spatial ones (GeoDataFrames, each record with its source's
+    ``source_title_zh``, ``source_title_en``, ``source_kind``, ``source_published_date`` and
+    ``source_publisher``) and the tables without geometry (``sources``, a DataFrame). ``spatial`` holds
+    the spatial ones only; ``sources`` is the register (None in a store built before it existed)."""
+
+    def __init__(self, layers: Mapping[str, Layer], *, version: str = "memory",
                  belt_km: float | None = None) -> None:
-        self.layers: dict[str, gpd.GeoDataFrame] = dict(layers)
+        register = layers.get(REGISTER_LAYER)
+        self.sources: pd.DataFrame | None = None if register is None or is_spatial(register) else register
+        self.layers: dict[str, Layer] = {
+            name: citations.with_sources(frame, self.sources) if is_spatial(frame) else frame
+            for name, frame in layers.items()}
+        self.spatial: dict[str, gpd.GeoDataFrame] = {n: f for n, f in self.layers.items() if is_spatial(f)}
         self.version = version
         self.belt_km = belt_km
-        self.belts = analysis.corridor_belts(self.layers["corridors"], belt_km)
-        self.joined = analysis.joined(self.layers, belt_km)
-        self.engine = QueryEngine(self.layers)
+        self.belts = analysis.corridor_belts(self.spatial["corridors"], belt_km)
+        self.joined = analysis.joined(self.spatial, belt_km)
+        self.engine = QueryEngine(self.spatial)
         self.memo = Memo()
 
-    def layer(self, name: str) -> gpd.GeoDataFrame:
+    def layer(self, name: str) -> Layer:
         """One layer by name; an unknown name raises NotFoundError naming the known layers."""
         if name not in self.layers:
             raise NotFoundError(f"unknown layer {name!r}; expected one of: {', '.join(self.layers)}", field="layer")
         return self.layers[name]
 
     def info(self) -> list[LayerInfo]:
-        """Each layer's name, feature count, geometry type and CRS (all WGS84)."""
+        """Each layer's name, feature count, geometry type and CRS (all WGS84; None for a table without geometry)."""
         out = []
-        for name, gdf in self.layers.items():
-            types = sorted(set(gdf.geom_type.dropna()))
-            out.append(LayerInfo(name, len(gdf), "/".join(types) or "Unknown", f"EPSG:{gdf.crs.to_epsg()}"))
+        for name, frame in self.layers.items():
+            if not is_spatial(frame):
+                out.append(LayerInfo(name, len(frame), None, None))
+                continue
+            types = sorted(set(frame.geom_type.dropna()))
+            out.append(LayerInfo(name, len(frame), "/".join(types) or "Unknown", f"EPSG:{frame.crs.to_epsg()}"))
         return out
 
     def cached(self, key: Hashable, compute: Callable[[], T]) -> T:

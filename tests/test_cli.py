@@ -38,7 +38,7 @@ def test_build_then_layers(tmp_path):
     assert lines[1].split() == ["layer", "features", "geometry", "crs"]
     rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
     assert rows["corridors"] == ["4", "LineString", "EPSG:4326"]
-    assert set(rows) == {"districts", "corridors", "parks", "projects", "institutions"}
+    assert set(rows) == {"districts", "corridors", "parks", "projects", "institutions", "sources"}
 
 
 def test_bad_sources_exit_non_zero_with_the_message(tmp_path):

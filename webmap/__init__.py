@@ -15,6 +15,7 @@ from flask import Flask, jsonify, request
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
+from geo.citations import kind_label
 from geo.errors import GeoError, StoreUnavailable
 from geo.store import default_store_path
 
@@ -54,6 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _check_tiles(app.config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.jinja_env.globals["kind_label"] = kind_label  # a source's kind, bilingually (templates/_source.html)
 
     from webmap import api, compress, corridors, data, export, features, health, pages, security, site
 

@@ -14,13 +14,14 @@ import numpy as np
 import shapely
 from flask import Blueprint, Response, current_app, request
 
-from geo import chain, filters, formats, params
+from geo import chain, citations, downloads, filters, formats, params
 from geo.analysis import corridor_standing
 from geo.dataset import Dataset
 from geo.errors import NotFoundError, ValidationError
 from geo.query import MAX_K, MAX_RADIUS_KM, QUERYABLE_LAYERS
 from geo.schema import STATUSES
 from geo.siting import CHAIN_KM
+from geo.store import is_spatial
 from webmap.data import current_data
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -41,7 +42,8 @@ def _table(gdf, fmt: str, name: str, **members: Any) -> Response:
         return respond(formats.feature_collection(gdf, name=name, **members),
                        "application/geo+json")
     if fmt == "json":
-        return respond({"name": name, "crs": "EPSG:4326", **members, "features": formats.records(gdf)})
+        return respond({"name": name, "crs": "EPSG:4326" if is_spatial(gdf) else None, **members,
+                        "features": formats.records(gdf)})
     if fmt == "csv":
         resp = Response(formats.to_csv(gdf), mimetype="text/csv")
         resp.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
@@ -78,18 +80,27 @@ def layer_filters(args: params.Args, data: Dataset) -> filters.Filters:
 
 @bp.get("/layers")
 def layers_index() -> Response:
-    """List the layers with their feature counts, geometry types and CRS."""
+    """List the layers with their feature counts, geometry types and CRS (null for the register of sources)."""
     return respond({"layers": [vars(i) for i in current_data().info()], "data_version": current_data().version})
 
 
 @bp.get("/layers/<layer>")
 def layer_features(layer: str) -> Response:
-    """One layer, filtered by corridor, status, chain_link, district and q."""
+    """One layer, filtered by corridor, status, chain_link, district and q.
+
+    The register of sources (``sources``, no geometry) takes no filter: GeoJSON gives its rows as
+    features with null geometries; json and csv give the rows; compact is for the point layers only."""
     data = current_data()
     args = request_args()
-    data.layer(layer)  # 404 for an unknown layer
+    frame = data.layer(layer)  # 404 for an unknown layer
     fmt = _fmt(args, FORMATS)
     wanted = layer_filters(args, data)
+    if not is_spatial(frame):
+        if fmt == "compact":
+            raise ValidationError("format=compact is for point layers (parks, projects, institutions)",
+                                  field="format")
+        downloads.refuse_filters(layer, wanted)
+        return _table(frame, fmt, layer)
     gdf = filters.apply(layer, data.layers, wanted, data.joined)
     if fmt == "compact" and not (data.layers[layer].geometry.geom_type == "Point").all():
         raise ValidationError("format=compact is for point layers (parks, projects, institutions)", field="format")
@@ -186,18 +197,29 @@ def nearest() -> Response:
     return _table(gdf, fmt, "nearest", query={"layer": layer, "k": len(gdf)})
 
 
+def standing(data: Dataset) -> list[dict[str, Any]]:
+    """Every corridor's standing, with its ``source_id`` and its source's title, kind, date and publisher."""
+    corridors = data.layers["corridors"].set_index("id")
+    cols = [c for c in ("source_id", *citations.source_columns()) if c in corridors.columns]
+    out = []
+    for row in corridor_standing(data.layers, data.belt_km):
+        cited = {c: formats.plain(corridors.at[row["id"], c]) for c in cols}
+        out.append({**row, **cited})
+    return out
+
+
 @bp.get("/corridors")
 def corridors() -> Response:
     """Standing of every corridor against its 2021 investment target."""
     data = current_data()
-    return respond({"belt_km": data.belts["belt_km"].iloc[0], "corridors": corridor_standing(data.layers, data.belt_km)})
+    return respond({"belt_km": data.belts["belt_km"].iloc[0], "corridors": standing(data)})
 
 
 @bp.get("/corridors/<corridor_id>")
 def corridor(corridor_id: str) -> Response:
     """Standing, chain coverage of one corridor."""
     data = current_data()
-    rows = [c for c in corridor_standing(data.layers, data.belt_km) if c["id"] == corridor_id]
+    rows = [c for c in standing(data) if c["id"] == corridor_id]
     if not rows:
         raise NotFoundError(f"unknown corridor {corridor_id!r}; expected one of: "
                             f"{', '.join(data.layers['corridors']['id'])}", field="corridor")

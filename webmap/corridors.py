@@ -6,6 +6,7 @@ from flask import Blueprint, Response, render_template
 
 from geo import analysis, chain, style
 from webmap import maps
+from webmap.api import standing
 from webmap.data import current_data
 from webmap.pages import panel, tiles
 
@@ -25,9 +26,9 @@ def corridor(corridor_id: str) -> str:
     """One corridor: standing, projects, parks, chain coverage and its own map."""
     data = current_data()
     analysis.corridor(data.layers, corridor_id)  # 404 for unknown ids
-    standing = next(c for c in analysis.corridor_standing(data.layers, data.belt_km) if c["id"] == corridor_id)
+    row = next(c for c in standing(data) if c["id"] == corridor_id)
     cov = chain.coverage(data.layers, corridor=corridor_id)
-    return render_template("corridor.html", c=standing, coverage=cov, color=style.corridor_color(corridor_id))
+    return render_template("corridor.html", c=row, coverage=cov, color=style.corridor_color(corridor_id))
 
 
 @bp.get("/corridors/<corridor_id>/map")

@@ -246,7 +246,7 @@ def data_file(fmt: str) -> Response:
     query = _has_query()
     _check_crs(query)
     if query:
-        body, mimetype, name = downloads.near_download(_near(data), key)
+        body, mimetype, name = downloads.near_download(_near(data), key, data.sources)
     elif _one("industry"):
         result = _site(data)
         body, mimetype, name = downloads.ranking_download(result.ranking, key, f"site-{result.industry['id']}",

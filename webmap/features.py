@@ -6,12 +6,16 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
-from geo import formats
+from geo import citations, formats
 from geo.errors import NotFoundError
 from webmap.data import current_data
 
 bp = Blueprint("features", __name__)
 FEATURE_LAYERS = ("parks", "projects", "institutions")
+#: Shown in the page's provenance line (title, kind, date, excerpt), not as rows of its table: the file
+#: name of the old ``source`` column is never the label of a source.
+PROVENANCE_KEYS = frozenset({"source", "source_id", "source_excerpt", *citations.source_columns(),
+                             "location_note", "location_note_zh", "location_note_en"})
 
 
 def _feature_page(layer: str, feature_id: str) -> str:
@@ -26,7 +30,7 @@ def _feature_page(layer: str, feature_id: str) -> str:
         near = data.engine.nearest(feature=feature_id, layer=other, k=5)
         neighbours[other] = formats.records(near, ["id", "layer", "name_zh", "name_en", "distance_km"])
     joined = data.joined[layer].set_index("id").loc[feature_id]
-    context: dict[str, Any] = {"layer": layer, "rec": rec, "neighbours": neighbours,
+    context: dict[str, Any] = {"layer": layer, "rec": rec, "neighbours": neighbours, "provenance_keys": PROVENANCE_KEYS,
                                "belts": [b for b in str(joined["belt_ids"]).split(";") if b],
                                "plan_corridor": joined["plan_corridor_id"],
                                "county_code": joined["county_code"]}

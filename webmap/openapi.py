@@ -13,6 +13,7 @@ from geo import chain, downloads, params, render, siting
 from geo.dataset import Dataset
 from geo.query import MAX_K, MAX_RADIUS_KM, QUERYABLE_LAYERS
 from geo.schema import STATUSES
+from geo.store import is_spatial
 from webmap import api
 
 STR = {"type": "string"}
@@ -140,8 +141,11 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
     obj = {"application/json": {"type": "object"}}
     id_schema: dict[str, Any] = TEXT
     corridor_schema: dict[str, Any] = TEXT
+    # the layers a path may name: the spatial ones, and the tables without geometry (the register, "sources")
+    layer_names = list(QUERYABLE_LAYERS)
     if data is not None:
         corridor_schema = {"type": "string", "enum": list(data.layers["corridors"]["id"])}
+        layer_names += [n for n, f in data.layers.items() if n not in layer_names and not is_spatial(f)]
     near = {"summary": "Buffer query: everything within radius_km of a point, a feature or a polygon",
             "parameters": [*_near_params(), _param("polygon", "a GeoJSON Polygon (WGS84) instead of a point or "
                                                                "feature; larger ones: POST",
@@ -160,7 +164,9 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                                                   **_errors()}}},
             "/api/layers/{layer}": {"get": {
                 "summary": "One layer, filtered",
-                "parameters": [_param("layer", "layer name", {"type": "string", "enum": list(QUERYABLE_LAYERS)},
+                "description": "The register of sources (`sources`, no geometry) takes no filter: GeoJSON "
+                               "gives its rows as features with null geometries, json and csv the rows.",
+                "parameters": [_param("layer", "layer name", {"type": "string", "enum": layer_names},
                                       True, "path"), *_filters(),
                                _param("format", "output format; compact = column arrays for the point layers",
                                       _choice(list(api.FORMATS)))],
@@ -230,7 +236,7 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                 "parameters": [_param("fmt", "geojson, csv or gpkg",
                                       {"type": "string", "enum": list(downloads.FORMATS)}, True, "path"),
                                _param("layer", "a layer (or give a buffer query or an industry instead)",
-                                      _choice(list(QUERYABLE_LAYERS))), *_filters(),
+                                      _choice(layer_names)), *_filters(),
                                *_export_query(), _param("industry", "a site-selection result instead", TEXT),
                                _param("download", "yes/no: an attachment",
                                       _choice(["0", "1", "true", "false", "yes", "no"]))],

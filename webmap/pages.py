@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template, url_for
 
-from geo import chain, formats
+from geo import chain, citations, formats
 from webmap import maps
 from webmap.data import current_data
 
@@ -18,7 +18,11 @@ DATA_COLUMNS = {
                  "location_precision", "source"],
     "institutions": ["id", "name_zh", "name_en", "kind", "district_code", "location_precision", "source"],
     "districts": ["code", "name_zh", "name_en", "city_zh", "area_km2"],
+    # the register: what users see of a source (its file is in the downloads, never its label)
+    "sources": ["id", "kind", "title_zh", "title_en", "publisher", "published_date", "item_index"],
 }
+#: What a "source" cell of the data page shows: the source's title, kind and date from the register.
+SOURCE_CELL = ("source_id", *citations.source_columns())
 
 
 def tiles() -> dict[str, str] | None:
@@ -34,6 +38,10 @@ def panel(focus_note: str = "") -> str:
     data = current_data()
     layers = data.layers
     basemap = tiles()
+    register = data.sources
+    articles = [] if register is None else [
+        citations.label(r, prefix="", english=False) for r in register.to_dict("records") if r["kind"] == "article"]
+    items = 0 if register is None else int((register["kind"] != "article").sum())
     choices = [("产业带 Corridors", layers["corridors"][["id", "name_zh", "name_en"]].to_dict("records")),
                ("园区 Parks", layers["parks"][["id", "name_zh", "name_en"]].to_dict("records"))]
     # projects can be many (100k): they are queried from their popups, not listed here
@@ -48,6 +56,8 @@ def panel(focus_note: str = "") -> str:
         layer_labels=maps.LAYER_LABELS,
         corridor_colors={c: maps.corridor_color(c) for c in layers["corridors"]["id"]},
         feature_choices=choices,
+        source_articles=articles,
+        source_items=items,
         belt_km=f"{data.belts['belt_km'].iloc[0]:g}",
         tiles_note=(f"底图 basemap: {basemap['url']} ({current_app.config['TILES_CRS']})" if basemap
                     else "离线底图 offline base: 行政区划 district boundaries") + focus_note,
@@ -76,8 +86,10 @@ def data_overview() -> str:
     tables = []
     for info in data.info():
         gdf = data.layer(info.name)
-        cols = [c for c in DATA_COLUMNS.get(info.name, ["name_zh", "name_en"]) if c in gdf.columns]
-        tables.append({"info": info, "columns": cols, "rows": formats.records(gdf, cols)})
+        cols = [c for c in DATA_COLUMNS.get(info.name, ["name_zh", "name_en"])
+                if c in gdf.columns or (c == "source" and "source_title_zh" in gdf.columns)]
+        fetch = [*cols, *(SOURCE_CELL if "source" in cols else ())]
+        tables.append({"info": info, "columns": cols, "rows": formats.records(gdf, fetch)})
     return render_template("data.html", tables=tables)
 
 

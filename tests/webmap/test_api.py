@@ -229,3 +229,63 @@ def test_post_near_bounds_vertices_and_bytes(client):
     assert r.status_code == 413 and r.is_json
     r = client.post("/api/near?radius_km=1", data="{not json", content_type="application/json")
     assert r.status_code == 400 and r.get_json()["field"] == "body"
+
+
+# -- the register of sources ---------------------------------------------------------------------------
+YOUBO_ITEM = "【快讯】再创产业发展新辉煌——洛阳市产业发展观摩看偃师"
+
+
+def test_layers_list_the_register_without_geometry(client):
+    layers = {entry["name"]: entry for entry in client.get("/api/layers").get_json()["layers"]}
+    assert layers["sources"]["geometry_type"] is None and layers["sources"]["crs"] is None
+    assert layers["sources"]["feature_count"] >= 9 and layers["parks"]["geometry_type"] == "Point"
+    assert client.get("/readyz").get_json()["layers"]["sources"] == layers["sources"]["feature_count"]
+
+
+def test_the_register_as_json_csv_and_geojson(client):
+    doc = client.get("/api/layers/sources?format=json").get_json()
+    rows = {r["id"]: r for r in doc["features"]}
+    assert doc["crs"] is None and rows["yanshi-observation"]["title_zh"] == YOUBO_ITEM
+    assert rows["yanshi-observation"]["item_index"] == 1 and rows["yanshi-observation"]["published_date"] is None
+    assert rows["catl-park-2024"]["kind"] == "article" and rows["catl-park-2024"]["item_index"] is None
+    lines = client.get("/api/layers/sources?format=csv").get_data(as_text=True).splitlines()
+    assert lines[0].split(",")[:3] == ["id", "kind", "title_zh"] and "crs" not in lines[0] and "lon" not in lines[0]
+    assert len(lines) == len(rows) + 1
+    fc = client.get("/api/layers/sources").get_json(force=True)
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == len(rows)
+    assert all(f["geometry"] is None and f["id"] == f["properties"]["id"] for f in fc["features"])
+
+
+@pytest.mark.parametrize(("query", "field"), [("format=compact", "format"), ("status=planned", "status"),
+                                              ("q=偃师", "q"), ("district=410307", "district")])
+def test_the_register_takes_no_filter(client, query, field):
+    r = client.get(f"/api/layers/sources?{query}")
+    assert r.status_code == 400 and r.get_json()["field"] == field
+
+
+def test_popup_data_carries_the_source_title_kind_and_date(client):
+    props = client.get("/api/features/youbo-battery-foil").get_json(force=True)["properties"]
+    assert props["source_id"] == "yanshi-observation" and props["source_title_zh"] == YOUBO_ITEM
+    assert props["source_kind"] == "related_item" and props["source_published_date"] is None
+    assert props["source_title_en"].startswith("Flash")
+    article = client.get("/api/features/zhongzhou-shidai-phase-1").get_json(force=True)["properties"]
+    assert (article["source_kind"], article["source_published_date"]) == ("article", "2024-09-27")
+    assert article["source_publisher"] == "洛阳产业信息"
+    doc = client.get("/api/layers/projects?format=json&q=优箔").get_json()
+    assert doc["features"][0]["source_title_zh"] == YOUBO_ITEM
+    near = client.get("/api/near?feature=youbo-battery-foil&radius_km=5&format=json").get_json()
+    assert all("source_title_zh" in f for f in near["features"])
+
+
+def test_corridor_standing_names_its_source(client):
+    one = client.get("/api/corridors/luo-mian").get_json()
+    assert one["source_id"] == "corridors-plan-2021" and one["source_title_zh"] == "紧密协作 打造产业新高地"
+    assert one["source_published_date"] == "2021-07-23" and one["source_kind"] == "article"
+
+
+def test_openapi_names_the_register_as_a_layer(client):
+    doc = client.get("/api/openapi.json").get_json()
+    layer = doc["paths"]["/api/layers/{layer}"]["get"]["parameters"][0]
+    assert "sources" in layer["schema"]["enum"] and "parks" in layer["schema"]["enum"]
+    download = next(p for p in doc["paths"]["/export/data.{fmt}"]["get"]["parameters"] if p["name"] == "layer")
+    assert "sources" in download["schema"]["enum"]

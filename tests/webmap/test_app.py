@@ -48,7 +48,7 @@ def test_corridor_pages(client):
 
 def test_feature_pages(client):
     html = client.get("/parks/luoyang-new-energy-park").get_data(as_text=True)
-    assert "000_d5982d250ddd8784.txt" in html and "Neighbours" in html
+    assert "出处 Source" in html and "Neighbours" in html
     assert client.get("/projects/youbo-battery-foil").status_code == 200
     assert client.get("/institutions/zhongzhou-shidai").status_code == 200
     assert client.get("/projects/nope").status_code == 404
@@ -90,3 +90,54 @@ def test_corridor_tooltips_are_escaped(tmp_path, sources_copy):
     build_store(out, sources_dir=sources_copy)
     html = create_app({"CORRIDORS_STORE": str(out)}).test_client().get("/").get_data(as_text=True)
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+# -- sources: title, kind and date, never a file name --------------------------------------------------
+ARTICLE_FILES = ("000_d5982d250ddd8784.txt", "004_0fea41262f4ebcc4.txt")
+YOUBO_ITEM = "【快讯】再创产业发展新辉煌——洛阳市产业发展观摩看偃师"
+
+
+def provenance(html: str) -> str:
+    """The text of the page's provenance line (出处 Source: …)."""
+    found = re.search(r'<p class="meta provenance">(.*?)</p>', html, re.DOTALL)
+    assert found, "no provenance line"
+    return re.sub(r"<[^>]+>", "", found.group(1))
+
+
+def test_a_related_item_is_shown_by_its_title_without_a_date(client):
+    html = client.get("/projects/youbo-battery-foil").get_data(as_text=True)
+    line = provenance(html)
+    assert YOUBO_ITEM in line and "相关条目 related item" in line and "无日期 undated" in line
+    assert "年产15万吨电池箔项目" in line  # the excerpt
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", line)  # a related item has no date
+    assert not any(f in html for f in ARTICLE_FILES)
+
+
+def test_an_article_is_shown_by_title_publisher_kind_and_date(client):
+    line = provenance(client.get("/projects/zhongzhou-shidai-phase-1").get_data(as_text=True))
+    assert "向新提质洛阳聚势强链打造新能源产业园" in line and "洛阳产业信息" in line
+    assert "文章 article" in line and "2024-09-27" in line
+    corridor = provenance(client.get("/corridors/luo-ji-jiao").get_data(as_text=True))
+    assert "紧密协作 打造产业新高地" in corridor and "文章 article" in corridor and "2021-07-23" in corridor
+
+
+def test_no_page_labels_a_source_by_its_file_name(client):
+    urls = ["/", "/data", "/corridors", "/corridors/luo-mian", "/site", "/parks/luoyang-new-energy-park",
+            "/projects/youbo-battery-foil", "/institutions/zhongzhou-shidai"]
+    for url in urls:
+        html = client.get(url).get_data(as_text=True)
+        assert not any(f in html for f in ARTICLE_FILES), url
+
+
+def test_the_data_page_shows_sources_and_the_register(client):
+    html = client.get("/data").get_data(as_text=True)
+    assert '<h2 id="sources">' in html and "无几何 no geometry" in html
+    assert YOUBO_ITEM in html and "相关条目 related item" in html and "洛阳产业信息" in html
+    assert html.count('class="source"') >= 20  # every record of the point layers and corridors names its source
+    assert client.get("/api/layers/sources").status_code == 200  # the page's GeoJSON link for the register
+
+
+def test_the_map_panel_names_the_articles(client):
+    html = client.get("/").get_data(as_text=True)
+    panel = re.search(r'<p class="cm-meta" id="cm-sources">(.*?)</p>', html, re.DOTALL).group(1)
+    assert "向新提质洛阳聚势强链打造新能源产业园" in panel and "2021-07-23" in panel and "相关条目" in panel

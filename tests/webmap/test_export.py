@@ -122,7 +122,7 @@ def test_layer_data_in_three_formats(client, tmp_path):
     r = client.get("/export/data.gpkg?layer=corridors")
     path = tmp_path / "corridors.gpkg"
     path.write_bytes(r.data)
-    got = pyogrio.read_dataframe(path)
+    got = pyogrio.read_dataframe(path, layer="corridors")
     assert r.mimetype == "application/geopackage+sqlite3" and len(got) == 4 and got.crs.to_epsg() == 4326
 
 
@@ -134,9 +134,55 @@ def test_query_data_matches_the_api(client, tmp_path):
     r = client.get("/export/data.gpkg?qlon=112.45&qlat=34.62&qr=10")
     path = tmp_path / "near.gpkg"
     path.write_bytes(r.data)
-    assert [n for n, _ in pyogrio.list_layers(path)] == ["near", "near_buffer"]
+    assert [n for n, _ in pyogrio.list_layers(path)] == ["near", "near_buffer", "sources"]
+    near = pyogrio.read_dataframe(path, layer="near")
+    cited = pyogrio.read_dataframe(path, layer="sources")
+    assert set(near["source_id"].dropna()) == set(cited["id"])  # the register rows the features cite
     r = client.get("/export/data.geojson?industry=battery-materials&top=3")
     assert len(r.get_json(force=True)["features"]) == 3
+
+
+# -- sources in downloads and on maps ------------------------------------------------------------------
+YOUBO_ITEM = "【快讯】再创产业发展新辉煌——洛阳市产业发展观摩看偃师"
+SOURCE_COLUMNS = {"source_id", "source_title_zh", "source_title_en", "source_kind", "source_published_date"}
+
+
+def test_downloads_carry_each_records_source(client, tmp_path):
+    rows = list(csv.DictReader(io.StringIO(client.get("/export/data.csv?layer=projects").data.decode("utf-8"))))
+    youbo = next(r for r in rows if r["id"] == "youbo-battery-foil")
+    assert SOURCE_COLUMNS <= set(youbo) and youbo["source_title_zh"] == YOUBO_ITEM
+    assert youbo["source_kind"] == "related_item" and youbo["source_published_date"] == ""
+    doc = client.get("/export/data.geojson?layer=corridors").get_json(force=True)
+    assert all(f["properties"]["source_published_date"] == "2021-07-23" for f in doc["features"])
+    path = tmp_path / "parks.gpkg"
+    path.write_bytes(client.get("/export/data.gpkg?layer=parks").data)
+    assert [n for n, _ in pyogrio.list_layers(path)] == ["parks", "sources"]
+    parks = pyogrio.read_dataframe(path, layer="parks")
+    register = pyogrio.read_dataframe(path, layer="sources")
+    assert SOURCE_COLUMNS <= set(parks.columns) and set(parks["source_id"]) == set(register["id"])
+    assert pyogrio.read_info(path, layer="sources")["geometry_type"] is None
+
+
+def test_the_register_downloads_as_a_table(client, tmp_path):
+    path = tmp_path / "sources.gpkg"
+    r = client.get("/export/data.gpkg?layer=sources")
+    path.write_bytes(r.data)
+    assert r.status_code == 200 and [tuple(x) for x in pyogrio.list_layers(path)] == [("sources", None)]
+    got = pyogrio.read_dataframe(path)
+    assert "yanshi-observation" in set(got["id"]) and "geometry" not in got
+    rows = list(csv.DictReader(io.StringIO(client.get("/export/data.csv?layer=sources").data.decode("utf-8"))))
+    assert {r["id"] for r in rows} == set(got["id"]) and "crs" not in rows[0]
+    doc = client.get("/export/data.geojson?layer=sources").get_json(force=True)
+    assert all(f["geometry"] is None for f in doc["features"]) and "crs" not in doc
+    assert client.get("/export/data.csv?layer=sources&status=planned").get_json()["field"] == "status"
+
+
+def test_a_map_names_its_sources_by_title_not_file(client):
+    r = client.get("/export/map.svg?corridor=luo-gong")
+    footer = [t for t in texts(r) if t.startswith("来源 Sources")]
+    assert footer and "紧密协作 打造产业新高地" in footer[0]
+    everything = " ".join(texts(r))
+    assert ".txt" not in everything and "文章 article" in everything
 
 
 # -- hostile input (regressions): never a 500 --------------------------------------------------------

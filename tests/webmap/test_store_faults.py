@@ -11,7 +11,7 @@ from geo.build import build_store
 from tests.conftest import set_name_en
 from webmap import create_app
 
-DATA_URLS = ("/api/layers", "/api/layers/parks", "/api/near?lon=112.45&lat=34.62&radius_km=10",
+DATA_URLS = ("/api/layers", "/api/layers/parks", "/api/layers/sources?format=json", "/api/near?lon=112.45&lat=34.62&radius_km=10",
              "/api/site?industry=battery-materials", "/", "/data", "/corridors", "/export/data.csv?layer=parks")
 PARK = "luoyang-new-energy-park"
 
@@ -47,6 +47,7 @@ def test_healthy_store_is_ready(own_store):
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json["status"] == "ready"
     assert ready.json["layers"]["parks"] > 0 and len(ready.json["data_version"]) == 16
+    assert ready.json["layers"]["sources"] > 0  # the register of sources is read like every layer
     assert client.get("/api/layers/parks").headers["X-Data-Version"] == ready.json["data_version"]
 
 
@@ -96,3 +97,16 @@ def test_rebuild_is_served_by_the_next_request_with_a_new_version(own_store, sou
     assert after.headers["X-Data-Version"] != before.headers["X-Data-Version"]
     near = client.get(f"/api/near?feature={PARK}&radius_km=1&layer=parks&format=json")
     assert near.headers["X-Data-Version"] == after.headers["X-Data-Version"]
+
+
+def test_a_store_built_before_the_register_still_serves(tmp_path, layers):
+    from geo.store import GeoPackageStore
+
+    path = tmp_path / "old.gpkg"
+    GeoPackageStore(path).write({n: f for n, f in layers.items() if n != "sources"})
+    client = _client(path)
+    for url in ("/", "/data", "/projects/youbo-battery-foil", "/corridors/luo-gong", "/api/layers/projects",
+                "/export/data.gpkg?layer=parks"):
+        assert client.get(url).status_code == 200, url
+    assert "未知 unknown" in client.get("/projects/youbo-battery-foil").get_data(as_text=True)
+    assert client.get("/api/layers/sources").status_code == 404

@@ -94,8 +94,28 @@
     return unit ? `${value} ${unit[1]}` : value;
   }
 
+  /* provenance: shown as the source's title, kind and date (joined from the register), never a file name */
+  const SOURCE_KEYS = ['source', 'source_id', 'source_excerpt', 'source_title_zh', 'source_title_en', 'source_kind',
+    'source_published_date', 'source_publisher'];
+  function kindLabel(cfg, kind) {
+    const k = (cfg.sourceKinds || {})[kind];
+    return k ? `${k[0]} ${k[1]}` : fmt(kind);
+  }
+  function sourceLine(cfg, p) {
+    if (!p.source_title_zh) return el('p', { class: 'cm-source' }, '出处 Source: 未知 unknown');
+    const parts = [el('b', { class: 'cm-source-title' }, p.source_title_zh)];
+    if (p.source_title_en) parts.push(' ', el('small', {}, p.source_title_en));
+    if (p.source_publisher) parts.push(` · ${p.source_publisher}`);
+    parts.push(' · ', el('span', { class: 'cm-source-kind' }, kindLabel(cfg, p.source_kind)));
+    parts.push(' · ', el('span', { class: 'cm-source-date' }, p.source_published_date || '无日期 undated'));
+    const box = el('p', { class: 'cm-source', dataset: { sourceId: p.source_id || '' } }, '出处 Source: ', parts);
+    if (p.source_excerpt) box.append(el('br'), `摘录 excerpt: “${p.source_excerpt}”`);
+    return box;
+  }
+  CM.sourceLine = sourceLine;
+
   function featureTable(cfg, props) {
-    const skip = new Set(['geometry']);
+    const skip = new Set(['geometry', ...SOURCE_KEYS]);
     const rows = Object.entries(props).filter(([k, v]) => !skip.has(k) && v !== null && v !== '');
     return el('table', { class: 'cm-props' },
       rows.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, withUnit(k, v)))));
@@ -111,6 +131,7 @@
         el('p', { class: 'cm-meta' },
           st ? `${st[0]} ${st[1]} · ` : '', `定位精度 precision: ${fmt(p.location_precision)}`),
         featureTable(cfg, p),
+        sourceLine(cfg, p),
         el('p', {}, el('a', { href: `/${p.layer}/${encodeURIComponent(p.id)}` }, '详情 details →'), ' ',
           el('button', { type: 'button', class: 'cm-query-here',
             onclick: () => CM.runQuery({ feature: p.id, ...CM.queryInputs() }) }, '周边查询 query around')),
