@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -111,3 +111,28 @@ def _width(text: str) -> int:
 def dumps(value: Any) -> str:
     """JSON text (UTF-8, Chinese kept readable) of a JSON-ready value."""
     return json.dumps(value, ensure_ascii=False, indent=2, default=plain)
+
+
+#: How a qualified figure reads (``geo.schema.QUALIFIERS``), Chinese and English: never as an exact number.
+QUALIFIER_LABELS: dict[str, tuple[str, str]] = {
+    "approx": ("约", "about"),
+    "nearly": ("近", "nearly"),
+    "more_than": ("逾", "more than"),
+    "less_than": ("不到", "less than"),
+    "proposed": ("拟定", "proposed"),
+}
+
+
+def qualified(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record whose qualified figures read with their qualifier ("近 nearly 20000"), qualifier columns folded in."""
+    out = dict(record)
+    for key, qualifier in record.items():
+        figure = key.removesuffix("_qualifier")
+        if figure == key:
+            continue
+        out.pop(key)
+        if qualifier in QUALIFIER_LABELS and out.get(figure) is not None:
+            zh, en = QUALIFIER_LABELS[qualifier]
+            out[figure] = f"{zh} {en} {out[figure]:g}" if isinstance(out[figure], (int, float)) else \
+                f"{zh} {en} {out[figure]}"
+    return out

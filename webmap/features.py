@@ -24,7 +24,7 @@ def _feature_page(layer: str, feature_id: str) -> str:
     hit = gdf[gdf["id"] == feature_id]
     if hit.empty:
         raise NotFoundError(f"unknown {layer[:-1]} id {feature_id!r}", field="id")
-    rec = formats.records(hit)[0]
+    rec = formats.qualified(formats.records(hit)[0])
     neighbours = {}
     for other in FEATURE_LAYERS:
         near = data.engine.nearest(feature=feature_id, layer=other, k=5)

@@ -20,6 +20,7 @@ from flask import Response
 from folium.plugins import MarkerCluster
 
 from geo import chain, citations
+from geo.formats import QUALIFIER_LABELS
 from geo.schema import STATUSES
 from geo.style import LAYER_LABELS, STATUS_COLORS, STATUS_LABELS, corridor_color
 from webmap.assets import offline_map
@@ -91,6 +92,7 @@ def client_config(layers: Mapping[str, gpd.GeoDataFrame], *, api_url: str, page:
         "corridorColors": {c: corridor_color(c) for c in layers["corridors"]["id"]},
         "chainLinks": {r.link_id: [r.name_zh, r.name_en] for r in links.itertuples()},
         "sourceKinds": {k: list(v) for k, v in citations.KIND_LABELS.items()},
+        "qualifiers": {k: list(v) for k, v in QUALIFIER_LABELS.items()},
         "center": list(CENTER),
         **(extra or {}),
     }

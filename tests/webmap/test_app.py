@@ -141,3 +141,16 @@ def test_the_map_panel_names_the_articles(client):
     html = client.get("/").get_data(as_text=True)
     panel = re.search(r'<p class="cm-meta" id="cm-sources">(.*?)</p>', html, re.DOTALL).group(1)
     assert "向新提质洛阳聚势强链打造新能源产业园" in panel and "2021-07-23" in panel and "相关条目" in panel
+
+
+def test_qualified_figures_read_with_their_qualifier(client):
+    html = client.get("/parks/zhongzhou-shidai-base").get_data(as_text=True)
+    assert "近 nearly 20000" in html and "近 nearly 2000" in html
+    assert "jobs_planned_qualifier" not in html
+    project = client.get("/projects/zhongzhou-shidai-phase-1").get_data(as_text=True)
+    assert "约 about 140" in project and "不到 less than 100" in project
+
+
+def test_feature_pages_give_notes_in_both_languages(client):
+    html = client.get("/parks/jianxi-mianchi-enclave-park").get_data(as_text=True)
+    assert "涧西区（洛阳，410305）" in html and "partner_district_codes lists both partners" in html

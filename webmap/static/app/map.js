@@ -114,11 +114,18 @@
   }
   CM.sourceLine = sourceLine;
 
+  /* a qualified figure (约 about, 近 nearly, 逾 more than, …) is never shown as an exact number */
+  function qualified(cfg, props, key, text) {
+    const q = (cfg.qualifiers || {})[props[`${key}_qualifier`]];
+    return q ? `${q[0]} ${q[1]} ${text}` : text;
+  }
+
   function featureTable(cfg, props) {
     const skip = new Set(['geometry', ...SOURCE_KEYS]);
-    const rows = Object.entries(props).filter(([k, v]) => !skip.has(k) && v !== null && v !== '');
+    const rows = Object.entries(props).filter(([k, v]) => !skip.has(k) && !k.endsWith('_qualifier')
+      && v !== null && v !== '');
     return el('table', { class: 'cm-props' },
-      rows.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, withUnit(k, v)))));
+      rows.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, qualified(cfg, props, k, withUnit(k, v))))));
   }
 
   function popupFor(cfg, id) {
