@@ -81,7 +81,8 @@ def _cmd_near(args: argparse.Namespace) -> int:
         _print_result(result.features, "table")
         s = result.summary
         print(f"by layer: {s['by_layer']}  by status: {s['by_status']}")
-        invest = "unknown" if s["investment_cny_100m"] is None else f"{s['investment_cny_100m']:g} 亿元"
+        about = "about " if s.get("investment_cny_100m_qualifier") else ""
+        invest = "unknown" if s["investment_cny_100m"] is None else f"{about}{s['investment_cny_100m']:g} 亿元"
         print(f"investment inside: {invest} ({s['projects_with_investment']} projects with a figure, "
               f"{s['projects_without_investment']} without)")
     else:

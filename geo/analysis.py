@@ -161,6 +161,9 @@ def corridor_standing(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | N
             "theme_en": corridor.theme_en,
             "investment_target_2021_cny_100m": float(corridor.investment_target_2021_cny_100m),
             "investment_known_cny_100m": round(float(invest.sum()), 3) if len(invest) else None,
+            "investment_known_cny_100m_qualifier": (
+                "approx" if "investment_cny_100m_qualifier" in named_projects
+                and named_projects.loc[invest.index, "investment_cny_100m_qualifier"].notna().any() else None),
             "projects_with_investment": len(invest),
             "projects_without_investment": int(len(named_projects) - len(invest)),
             "share_of_target_known": (round(float(invest.sum()) / corridor.investment_target_2021_cny_100m, 4)

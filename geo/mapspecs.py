@@ -226,7 +226,8 @@ def near_map(layers: Mapping[str, gpd.GeoDataFrame], result: Any) -> MapSpec:
     summary = getattr(result, "summary", {}) or {}
     invest = summary.get("investment_cny_100m")
     sub = [f"{len(feats)} 个要素 features (geodesic distances)"]
-    sub.append(f"项目投资 investment {invest:g} 亿元" if invest is not None else "项目投资 investment unknown")
+    about = "约 about " if summary.get("investment_cny_100m_qualifier") else ""
+    sub.append(f"项目投资 investment {about}{invest:g} 亿元" if invest is not None else "项目投资 investment unknown")
     if q.get("input_crs") and q.get("input_crs") != "wgs84":
         sub.append(f"输入坐标 input {str(q['input_crs']).upper()} → WGS84")
     cols = [("n", "#"), ("name_zh", "名称 name_zh"), ("name_en", "name_en"), ("layer", "类别 layer"),

@@ -285,6 +285,10 @@ def summarize(features: gpd.GeoDataFrame) -> dict[str, object]:
         "by_chain_link": counts("chain_link"),
         "by_district": counts("district_code"),
         "investment_cny_100m": round(float(known.sum()), 3) if len(known) else None,
+        # a sum with an approximate, "nearly" or proposed part is itself approximate
+        "investment_cny_100m_qualifier": ("approx" if "investment_cny_100m_qualifier" in projects
+                                          and projects.loc[known.index, "investment_cny_100m_qualifier"].notna().any()
+                                          else None),
         "projects_with_investment": len(known),
         "projects_without_investment": int(len(projects) - len(known)),
     }

@@ -289,3 +289,11 @@ def test_openapi_names_the_register_as_a_layer(client):
     assert "sources" in layer["schema"]["enum"] and "parks" in layer["schema"]["enum"]
     download = next(p for p in doc["paths"]["/export/data.{fmt}"]["get"]["parameters"] if p["name"] == "layer")
     assert "sources" in download["schema"]["enum"]
+
+
+def test_a_sum_with_an_approximate_figure_says_so(client):
+    near = client.get("/api/near?feature=zhongzhou-shidai-phase-1&radius_km=1&layer=projects&format=json").get_json()
+    assert near["summary"]["investment_cny_100m_qualifier"] is None  # phase I itself is not in its own result
+    around = client.get("/api/near?lon=112.64&lat=34.615&radius_km=1&layer=projects&format=json").get_json()
+    assert around["summary"]["investment_cny_100m"] == 140
+    assert around["summary"]["investment_cny_100m_qualifier"] == "approx"

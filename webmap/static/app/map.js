@@ -291,7 +291,8 @@
           el('b', { id: 'cm-hit-count' }, s.feature_count), ' 个要素 features'),
         el('p', { class: 'cm-meta' }, by.join(' · ') || '—'),
         el('p', { class: 'cm-meta' }, '投资 investment: ',
-          s.investment_cny_100m == null ? '未知 unknown' : `${s.investment_cny_100m} 亿元`,
+          s.investment_cny_100m == null ? '未知 unknown'
+            : `${s.investment_cny_100m_qualifier ? '约 about ' : ''}${s.investment_cny_100m} 亿元`,
           ` (${s.projects_with_investment} 有数据 with a figure, ${s.projects_without_investment} 无 without)`),
         el('ol', { class: 'cm-hits' }, doc.features.map((f) => el('li', { dataset: { id: f.properties.id } },
           el('span', { class: 'cm-dist' }, `${f.properties.distance_km.toFixed(2)} km`), ' ',
