@@ -2,7 +2,7 @@
 """洛阳都市圈产业走廊地图 · Luoyang industrial-corridor map: the command line.
 
 Examples:
-  python run.py build            validate data/sources/ and write data/build/corridors.gpkg
+  python run.py build            validate data/sources/ and write instance/corridors.gpkg
   python run.py layers           list the layers of the store, their feature counts and CRS
   python run.py near --lon 112.45 --lat 34.62 --radius-km 10 [--layer projects] [--crs gcj02]
   python run.py near --feature luo-mian --radius-km 10 --format geojson
@@ -14,7 +14,7 @@ Examples:
   python run.py serve            start the map on http://127.0.0.1:8000/ (HOST, PORT settings)
 
 Every coordinate read or written is WGS84 (EPSG:4326) unless an option says otherwise.
-Settings: CORRIDORS_STORE (path of the GeoPackage, default data/build/corridors.gpkg),
+Settings: CORRIDORS_STORE (path of the GeoPackage, default instance/corridors.gpkg),
 CORRIDOR_BELT_KM (belt half-width either side of a corridor axis, default 15).
 """
 
@@ -28,17 +28,39 @@ from pathlib import Path
 from geo.errors import GeoError
 
 
+def settings(args: argparse.Namespace):
+    """The settings, read once from the environment (``--store``/``--out``/``--belt-km`` override them)."""
+    from geo.settings import Settings
+
+    raw: dict[str, object] = dict(os.environ)
+    store = getattr(args, "store", None) or getattr(args, "out", None)
+    if store:
+        raw["CORRIDORS_STORE"] = str(store)
+    if getattr(args, "belt_km", None) is not None:
+        raw["CORRIDOR_BELT_KM"] = str(args.belt_km)
+    return Settings.from_mapping(raw)
+
+
+def _dataset(args: argparse.Namespace):
+    """The store's layers with their indexes, belts (of the configured width) and joins."""
+    from geo.dataset import load_dataset
+    from geo.store import open_store
+
+    config = settings(args)
+    return load_dataset(open_store(config.store), config.belt_km)
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from geo.build import build_store
 
-    build_store(args.out, sources_dir=args.sources, boundaries=args.boundaries, progress=print)
+    build_store(settings(args).store_path, sources_dir=args.sources, boundaries=args.boundaries, progress=print)
     return 0
 
 
 def _cmd_layers(args: argparse.Namespace) -> int:
     from geo.store import open_store
 
-    store = open_store(args.store)
+    store = open_store(settings(args).store)
     rows = [(i.name, str(i.feature_count), i.geometry_type, i.crs) for i in store.info()]
     header = ("layer", "features", "geometry", "crs")
     widths = [max(len(r[k]) for r in [header, *rows]) for k in range(4)]
@@ -49,10 +71,7 @@ def _cmd_layers(args: argparse.Namespace) -> int:
 
 
 def _engine(args: argparse.Namespace):
-    from geo.query import QueryEngine
-    from geo.store import open_store
-
-    return QueryEngine(open_store(args.store).read_all())
+    return _dataset(args).engine
 
 
 RESULT_TABLE = ("distance_km", "layer", "id", "name_zh", "name_en", "status")
@@ -99,9 +118,9 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
 
 def _cmd_corridors(args: argparse.Namespace) -> int:
     from geo import analysis, formats
-    from geo.store import open_store
 
-    rows = analysis.corridor_standing(open_store(args.store).read_all(), args.belt_km)
+    data = _dataset(args)
+    rows = analysis.corridor_standing(data.layers, data.belt_km)
     if args.format == "json":
         print(formats.dumps(rows))
         return 0
@@ -117,10 +136,9 @@ def _cmd_corridors(args: argparse.Namespace) -> int:
 
 def _cmd_chain(args: argparse.Namespace) -> int:
     from geo import chain, formats
-    from geo.store import open_store
 
-    cov = chain.coverage(open_store(args.store).read_all(), park=args.park, corridor=args.corridor,
-                         chain=args.chain)
+    data = _dataset(args)
+    cov = chain.coverage(data.layers, park=args.park, corridor=args.corridor, chain=args.chain, joined=data.joined)
     if args.format == "json":
         print(formats.dumps(cov))
         return 0
@@ -145,7 +163,6 @@ def _site_constraints(args: argparse.Namespace):
 
 def _cmd_site(args: argparse.Namespace) -> int:
     from geo import formats, siting
-    from geo.store import open_store
 
     if args.list_industries:
         table = siting.read_industries()
@@ -153,8 +170,10 @@ def _cmd_site(args: argparse.Namespace) -> int:
         return 0
     if not args.industry:
         raise SystemExit("error: give --industry ID (see --list-industries)")
-    result = siting.rank_parks(open_store(args.store).read_all(), industry_id=args.industry, top=args.top,
-                               weights=args.weights, constraints=_site_constraints(args), chain_km=args.chain_km)
+    data = _dataset(args)
+    result = siting.rank_parks(data.layers, industry_id=args.industry, top=args.top, weights=args.weights,
+                               constraints=_site_constraints(args), chain_km=args.chain_km, engine=data.engine,
+                               joined=data.joined)
     ranking = result.ranking
     members = {"industry": result.industry, "weights": result.weights, "constraints": result.constraints,
                "empty_because": result.empty_because}
@@ -185,7 +204,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
               f"machine: refusing --host {args.host!r}, which is not a loopback address. Use --host 127.0.0.1 "
               "(or ::1, localhost) with --dev, or serve without --dev.", file=sys.stderr)
         return 2
-    store = open_store(args.store)
+    store = open_store(settings(args).store)
     if not store.exists():
         print(f"no store at {store.path}: building it first")
         from geo.build import build_store
@@ -221,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Validate data/sources/ and data/boundaries/, then write all "
                        "layers (WGS84) to the GeoPackage atomically: on any error the old store is kept.")
     p.add_argument("--out", type=Path, default=None, help="GeoPackage to write (default: $CORRIDORS_STORE "
-                   "or data/build/corridors.gpkg)")
+                   "or instance/corridors.gpkg)")
     p.add_argument("--sources", type=Path, default=io.DEFAULT_SOURCES_DIR, help="folder of the source tables")
     p.add_argument("--boundaries", type=Path, default=io.DEFAULT_BOUNDARIES, help="district boundaries GeoJSON (WGS84)")
     p.set_defaults(func=_cmd_build)
@@ -309,9 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "reloading instead; only on a loopback --host (127.0.0.1, ::1, localhost)")
     p.set_defaults(func=_cmd_serve)
 
-    from geo import export_command
+    from cli import export
 
-    export_command.add_parser(sub)
+    export.add_parser(sub)
     return parser
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import io
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -26,14 +27,15 @@ sys.path.insert(0, str(ROOT))
 
 from geo import analysis, mapspecs, render
 from geo.query import QueryEngine
-from geo.store import GeoPackageStore, default_store_path
+from geo.settings import Settings
+from geo.store import GeoPackageStore
 
 GOAL_S = 2.0  # the whole metro area, A4 landscape, 300 dpi PNG
 
 
 def load_layers() -> dict:
     """Every layer of the configured store (built into a temporary folder when there is none)."""
-    store = GeoPackageStore(default_store_path())
+    store = GeoPackageStore(Settings.from_mapping(os.environ).store_path)
     if not store.exists():
         from geo.build import build_store
 

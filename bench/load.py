@@ -147,11 +147,14 @@ def run_phases(base_url: str, args: argparse.Namespace) -> int:
 
 def store_path(given: Path | None) -> Path:
     """The store to serve: --store, else the configured one, else one built into a temporary folder."""
-    from geo.store import GeoPackageStore, default_store_path
+    import os
+
+    from geo.settings import Settings
+    from geo.store import GeoPackageStore
 
     if given is not None:
         return given
-    store = GeoPackageStore(default_store_path())
+    store = GeoPackageStore(Settings.from_mapping(os.environ).store_path)
     if store.exists():
         return Path(store.path)
     from geo.build import build_store

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 import geopandas as gpd
@@ -22,15 +21,8 @@ from geo import crs
 from geo.errors import NotFoundError, ValidationError
 
 DEFAULT_BELT_KM = 15.0
-BELT_KM_ENV = "CORRIDOR_BELT_KM"
 POINT_LAYERS: tuple[str, ...] = ("parks", "projects", "institutions")
 STATUS_ORDER: tuple[str, ...] = ("operating", "under_construction", "planned", "exploratory", "unknown")
-
-
-def belt_km_setting() -> float:
-    """Return the belt half-width in km from ``CORRIDOR_BELT_KM`` (default 15)."""
-    raw = os.environ.get(BELT_KM_ENV)
-    return check_belt_km(raw if raw else DEFAULT_BELT_KM)
 
 
 def check_belt_km(value: object) -> float:
@@ -46,7 +38,7 @@ def check_belt_km(value: object) -> float:
 
 def corridor_belts(corridors: gpd.GeoDataFrame, belt_km: float | None = None) -> gpd.GeoDataFrame:
     """Buffer each corridor axis by ``belt_km`` either side in UTM 49N; return WGS84 polygons."""
-    km = belt_km_setting() if belt_km is None else check_belt_km(belt_km)
+    km = DEFAULT_BELT_KM if belt_km is None else check_belt_km(belt_km)
     metric = corridors.to_crs(crs.METRIC_CRS)
     belts = metric[["id", "name_zh", "name_en", "themes"]].copy()
     belts = gpd.GeoDataFrame(belts, geometry=metric.geometry.buffer(km * 1000.0, quad_segs=16), crs=crs.METRIC_CRS)
@@ -141,7 +133,7 @@ def corridor_members(joined_gdf: gpd.GeoDataFrame, corridor_id: str) -> gpd.GeoD
 
 def corridor_standing(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | None = None) -> list[dict[str, object]]:
     """Per corridor: target vs known project investment (亿元), projects by status, parks, districts, length."""
-    km = belt_km_setting() if belt_km is None else check_belt_km(belt_km)
+    km = DEFAULT_BELT_KM if belt_km is None else check_belt_km(belt_km)
     j = joined(layers, km)
     districts = layers["districts"]
     geod = crs.geod()

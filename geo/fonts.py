@@ -3,13 +3,12 @@
 Chinese labels need a font with CJK glyphs; matplotlib's bundled DejaVu Sans has none and would draw
 empty boxes ("tofu") with a "Glyph ... missing" warning. The project's set-up installs Debian's
 ``fonts-wqy-microhei`` (``scripts/install_browser.sh``); another TrueType/OpenType file (``.ttf``,
-``.otf``, ``.ttc``) can be named with the ``CORRIDORS_CJK_FONT`` environment variable.
+``.otf``, ``.ttc``) can be named with the ``CORRIDORS_CJK_FONT`` setting (see :func:`use_font`).
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 from geo.errors import GeoError
@@ -41,9 +40,21 @@ def _missing_glyphs(path: Path, text: str = PROBE_TEXT) -> str:
     return "".join(ch for ch in dict.fromkeys(text) if face.get_char_index(ord(ch)) == 0)
 
 
+#: The font file the settings name (``CORRIDORS_CJK_FONT``); None means Debian's defaults.
+_configured: str | None = None
+
+
+def use_font(path: str | None) -> None:
+    """Use this font file for Chinese text (from the settings; None for Debian's default fonts)."""
+    global _configured
+    if path != _configured:
+        _configured = path
+        register_cjk_font.cache_clear()
+
+
 def find_cjk_font() -> Path:
-    """Path of the CJK font file to use: ``$CORRIDORS_CJK_FONT``, else Debian's WenQuanYi Micro Hei (or Noto CJK)."""
-    configured = os.environ.get(FONT_ENV)
+    """Path of the CJK font file to use: the configured one, else Debian's WenQuanYi Micro Hei (or Noto CJK)."""
+    configured = _configured
     candidates = [configured] if configured else list(DEFAULT_FONT_PATHS)
     for name in candidates:
         path = Path(name)

@@ -361,8 +361,12 @@ def _in_districts(layers, parks, joined_parks, codes: tuple[str, ...]) -> pd.Ser
 
 def rank_parks(layers: Mapping[str, gpd.GeoDataFrame], *, industry_id: str, top: int | None = None,
                weights: Mapping[str, float] | str | None = None, constraints: Constraints | None = None,
-               chain_km: float = CHAIN_KM, engine: QueryEngine | None = None) -> SiteResult:
-    """Rank the parks for an industry (scores 0–100 with breakdown and bilingual reasons), WGS84."""
+               chain_km: float = CHAIN_KM, engine: QueryEngine | None = None,
+               joined: Mapping[str, gpd.GeoDataFrame] | None = None) -> SiteResult:
+    """Rank the parks for an industry (scores 0–100 with breakdown and bilingual reasons), WGS84.
+
+    ``joined`` (``geo.analysis.joined``, as a ``Dataset`` holds it) carries the configured belts; without
+    it the default belt width is used."""
     ind = industry(industry_id)
     w = parse_weights(weights) if not isinstance(weights, Mapping) else parse_weights(dict(weights))
     if top is not None and (not isinstance(top, int) or top < 1):
@@ -371,7 +375,7 @@ def rank_parks(layers: Mapping[str, gpd.GeoDataFrame], *, industry_id: str, top:
         raise ValidationError(f"chain_km must be in (0, 100], got {chain_km!r}", field="chain_km")
     engine = engine or QueryEngine(layers)
     parks = layers["parks"]
-    joined = analysis.joined(layers)["parks"]
+    joined = (joined or analysis.joined(layers))["parks"]
     candidates, steps, empty_because = _apply_constraints(layers, engine, parks, joined, constraints or Constraints())
     info = {"id": ind["id"], "name_zh": ind["name_zh"], "name_en": ind["name_en"], "themes": _themes(ind["themes"])}
     if candidates.empty:
@@ -426,8 +430,10 @@ def hex_grid(area: shapely.Geometry, spacing_km: float = HEX_KM) -> gpd.GeoDataF
 
 def suitability_surface(layers: Mapping[str, gpd.GeoDataFrame], *, industry_id: str,
                         weights: Mapping[str, float] | str | None = None, spacing_km: float = HEX_KM,
-                        chain_km: float = CHAIN_KM) -> gpd.GeoDataFrame:
-    """Hexagons over the metro area (WGS84) scored like parks, without the park-only criteria (theme, status)."""
+                        chain_km: float = CHAIN_KM, belts: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Hexagons over the metro area (WGS84) scored like parks, without the park-only criteria (theme, status).
+
+    ``belts`` are the corridor belts of the configured width (default width without them)."""
     ind = industry(industry_id)
     w = parse_weights(weights) if not isinstance(weights, Mapping) else parse_weights(dict(weights))
     if not (1 <= spacing_km <= 50):
@@ -435,7 +441,7 @@ def suitability_surface(layers: Mapping[str, gpd.GeoDataFrame], *, industry_id: 
     area = shapely.union_all(layers["districts"].geometry.values)
     grid = hex_grid(area, spacing_km)
     centres = gpd.GeoDataFrame(geometry=grid["centre"].values, crs=crs.WGS84)
-    belts = analysis.corridor_belts(layers["corridors"])
+    belts = belts if belts is not None else analysis.corridor_belts(layers["corridors"])
     corridor_ids = [[b for b in s.split(";") if b] for s in analysis.belts_of(centres, belts)]
     lon, lat = centres.geometry.x.to_numpy(), centres.geometry.y.to_numpy()
     scores, _ = _score_points(layers, ind, lon, lat, None, corridor_ids, None, w, chain_km)

@@ -27,9 +27,8 @@ from geo.errors import NotFoundError, StoreError
 from geo.schema import LAYER_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_STORE_PATH = ROOT / "data" / "build" / "corridors.gpkg"
-#: Environment variable naming the GeoPackage file (default ``data/build/corridors.gpkg``).
-STORE_PATH_ENV = "CORRIDORS_STORE"
+#: The app's own store, in Flask's instance folder (``geo.settings`` names it; a clean never removes it).
+DEFAULT_STORE_PATH = ROOT / "instance" / "corridors.gpkg"
 #: Fixed timestamp written into the GeoPackage metadata so that two builds give the same file.
 BUILD_TIMESTAMP = "2000-01-01T00:00:00Z"
 
@@ -181,14 +180,14 @@ class GeoPackageStore:
             raise StoreError(f"could not write {self.path}: {exc}", file=str(self.path)) from exc
 
 
-def default_store_path() -> Path:
-    """Return the store path from ``CORRIDORS_STORE`` or the default ``data/build/corridors.gpkg``."""
-    return Path(os.environ.get(STORE_PATH_ENV) or DEFAULT_STORE_PATH)
-
-
-def open_store(path: str | os.PathLike[str] | None = None) -> GeoPackageStore:
-    """Open the configured store (a GeoPackage path; default from the environment)."""
-    return GeoPackageStore(path if path is not None else default_store_path())
+def open_store(location: str | os.PathLike[str] | None = None) -> GeoPackageStore:
+    """Open a store by location: a GeoPackage path or ``gpkg:`` URL (default ``instance/corridors.gpkg``)."""
+    if location is None:
+        return GeoPackageStore(DEFAULT_STORE_PATH)
+    text = os.fspath(location)
+    if text.startswith(("postgresql:", "postgres:")):
+        raise StoreError("PostGIS stores are not supported by this version yet; give a GeoPackage path")
+    return GeoPackageStore(text.removeprefix("gpkg:"))
 
 
 __all__ = [
@@ -199,7 +198,6 @@ __all__ = [
     "Layer",
     "LayerInfo",
     "Store",
-    "default_store_path",
     "is_spatial",
     "open_store",
 ]

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -161,3 +163,125 @@ def test_serve_dev_on_loopback_serves(store_path):
                 time.sleep(0.3)
     finally:
         stop(proc)
+
+
+# -- export ----------------------------------------------------------------------------------------------
+def test_export_writes_each_output_kind(store_path, tmp_path):
+    import json
+
+    import pyogrio
+    from PIL import Image
+    from pypdf import PdfReader
+
+    cases = [
+        (("--out", str(tmp_path / "m.png"), "--size", "640x400", "--dpi", "72", "--status", "planned"), "640x400 px"),
+        (("--out", str(tmp_path / "c.svg"), "--corridor", "luo-ru", "--title", "洛汝 Luo–Ru"), "12 listed"),
+        (("--out", str(tmp_path / "n.pdf"), "--lon", "112.45", "--lat", "34.62", "--radius-km", "5"), "842x595 pt"),
+        (("--out", str(tmp_path / "s.geojson"), "--site", "battery-materials", "--top", "3"), "geojson, WGS84"),
+        (("--out", str(tmp_path / "n.csv"), "--near", "--feature", "luo-mian", "--radius-km", "10"), "csv, WGS84"),
+        (("--out", str(tmp_path / "sub" / "p.gpkg"), "--layer", "projects", "--status", "planned"), "gpkg, WGS84"),
+    ]
+    for args, said in cases:
+        out = run("export", *args, env_store=store_path)
+        assert out.returncode == 0, (args, out.stderr)
+        assert out.stdout.startswith(f"wrote {args[1]} (") and said in out.stdout, (args, out.stdout)
+    assert Image.open(tmp_path / "m.png").size == (640, 400)
+    assert "洛汝 Luo–Ru" in (tmp_path / "c.svg").read_text(encoding="utf-8")
+    box = PdfReader(tmp_path / "n.pdf").pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (842, 595)
+    doc = json.loads((tmp_path / "s.geojson").read_text(encoding="utf-8"))
+    assert len(doc["features"]) == 3 and doc["industry"]["id"] == "battery-materials"
+    header = (tmp_path / "n.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert {"distance_km", "source_id", "source_title_zh", "source_kind"} <= set(header)  # the register's titles
+    layers = [name for name, _ in pyogrio.list_layers(tmp_path / "sub" / "p.gpkg")]
+    assert layers == ["projects_filtered", "sources"]
+
+
+def test_export_errors_exit_non_zero_naming_the_option(store_path, tmp_path):
+    for args, message in [
+        (("--out", "m.gif"), "unknown output extension '.gif'"),
+        (("--out", "m.png", "--near", "--lon", "112.45", "--lat", "34.62"), "--near needs --radius-km"),
+        (("--out", "m.csv"), "for data give --layer, --corridor, --near or --site"),
+        (("--out", "m.png", "--status", "finished"), "unknown status 'finished'"),
+        (("--out", "m.png", "--corridor", "nope"), "unknown corridor 'nope'"),
+        (("--out", "m.png", "--radius-km", "5", "--feature", "nope"), "unknown feature id 'nope'"),
+        (("--out", "m.png", "--dpi", "5000"), "field 'dpi'"),
+        (("--out", "m.png", "--size", "B5"), "unknown size 'B5'"),
+    ]:
+        out = run("export", *[str(tmp_path / a) if a.startswith("m.") else a for a in args], env_store=store_path)
+        assert out.returncode == 2, (args, out.stdout)
+        assert message in out.stderr, (args, out.stderr)
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_export_without_a_store_explains(tmp_path):
+    out = run("export", "--out", str(tmp_path / "m.png"), env_store=tmp_path / "missing.gpkg")
+    assert out.returncode == 2 and "python run.py build" in out.stderr
+
+
+# -- the command line and the web export the same -----------------------------------------------------------
+#: The same request to `run.py export` and to /export/ (the web's query string), for a map and for data.
+SAME_REQUESTS = [
+    (("--corridor", "luo-mian"), "corridor=luo-mian"),
+    (("--lon", "112.45", "--lat", "34.62", "--radius-km", "10"), "qlon=112.45&qlat=34.62&qr=10"),
+    (("--feature", "luo-mian", "--radius-km", "10", "--layer", "parks,projects"),
+     "qfeature=luo-mian&qr=10&qlayer=parks,projects"),
+    (("--lon", "112.7946", "--lat", "34.7259", "--crs", "gcj02", "--radius-km", "2"),
+     "qlon=112.7946&qlat=34.7259&crs=gcj02&qr=2"),
+    (("--site", "battery-materials", "--top", "5"), "industry=battery-materials&top=5"),
+    (("--status", "planned", "--layers", "districts,corridors,projects"), "status=planned&layers=districts,corridors,projects"),
+    (("--district", "410300", "--q", "洛阳"), "district=410300&q=洛阳"),
+]
+
+
+@pytest.fixture(scope="module")
+def web(store_path):
+    from webmap import create_app
+
+    return create_app({"TESTING": True, "CORRIDORS_STORE": str(store_path)})
+
+
+@pytest.mark.parametrize("cli_args, query", SAME_REQUESTS)
+def test_the_cli_and_the_web_plan_the_same_map(web, cli_args, query):
+    """Both read a request into a subject of geo.exports, which alone decides what a map shows."""
+    from cli.export import subject_of
+    from run import build_parser
+    from webmap import export
+    from webmap.data import current_data
+
+    args = build_parser().parse_args(["export", "--out", "x.svg", *cli_args])
+    with web.test_request_context(f"/export/map.svg?{query}"):
+        assert subject_of(args) == export.map_subject(current_data())
+
+
+@pytest.mark.parametrize("cli_args, query", [
+    *[r for r in SAME_REQUESTS if "--corridor" not in r[0] and "--layers" not in r[0] and "--q" not in r[0]],
+    (("--layer", "projects", "--status", "planned"), "layer=projects&status=planned"),
+    (("--layer", "sources"), "layer=sources"),
+])
+def test_the_cli_and_the_web_plan_the_same_data(web, cli_args, query):
+    from cli.export import subject_of
+    from run import build_parser
+    from webmap import export
+    from webmap.data import current_data
+
+    args = build_parser().parse_args(["export", "--out", "x.csv", *cli_args])
+    with web.test_request_context(f"/export/data.csv?{query}"):
+        assert subject_of(args) == export.data_subject(current_data())
+
+
+@pytest.mark.parametrize("ext, cli_args, url", [
+    ("geojson", ("--lon", "112.45", "--lat", "34.62", "--radius-km", "10"), "qlon=112.45&qlat=34.62&qr=10"),
+    ("gpkg", ("--feature", "luo-mian", "--radius-km", "10"), "qfeature=luo-mian&qr=10"),
+    ("geojson", ("--site", "battery-materials", "--top", "5"), "industry=battery-materials&top=5"),
+    ("csv", ("--layer", "projects", "--status", "planned"), "layer=projects&status=planned"),
+    ("svg", ("--corridor", "luo-mian", "--dpi", "150"), "corridor=luo-mian"),
+])
+def test_the_cli_and_the_web_write_the_same_bytes(web, store_path, tmp_path, ext, cli_args, url):
+    path = tmp_path / f"x.{ext}"
+    out = run("export", "--out", str(path), *cli_args, env_store=store_path)
+    assert out.returncode == 0, out.stderr
+    kind = "map" if ext == "svg" else "data"
+    r = web.test_client().get(f"/export/{kind}.{ext}?{url}")
+    assert r.status_code == 200, r.get_json()
+    assert path.read_bytes() == r.data

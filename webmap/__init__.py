@@ -15,44 +15,26 @@ from flask import Flask, jsonify, request
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
+from geo import fonts
 from geo.citations import kind_label
 from geo.errors import GeoError, StoreUnavailable
-from geo.store import default_store_path
-
-#: Defaults that run out of the box; each can be set by an environment variable of the same name.
-DEFAULTS: dict[str, Any] = {
-    "CORRIDORS_STORE": None,  # GeoPackage path; None means data/build/corridors.gpkg
-    "CORRIDOR_BELT_KM": None,  # belt half-width either side of a corridor axis; None means 15 km
-    "TILES": "offline",  # basemap: "offline" (district boundaries) or an XYZ URL template on your intranet
-    "TILES_CRS": "wgs84",  # CRS of those tiles; GCJ-02 (AMap/Tencent) or BD-09 tiles are refused
-    "TILES_ATTRIBUTION": "",
-}
-
-
-def _check_tiles(config: Mapping[str, Any]) -> None:
-    """Refuse basemap tiles the overlays would not line up with (GCJ-02/BD-09 are offset ~0.6-1.3 km)."""
-    tiles_crs = str(config["TILES_CRS"]).lower()
-    if tiles_crs in ("gcj02", "bd09"):
-        raise ValueError(f"TILES_CRS={tiles_crs}: the overlays are WGS84 and would be drawn 0.6–1.3 km off on "
-                         "these tiles; configure WGS84 (or CGCS2000) XYZ tiles, or TILES=offline")
-    if tiles_crs not in ("wgs84", "cgcs2000"):
-        raise ValueError(f"TILES_CRS={tiles_crs!r}: expected wgs84 or cgcs2000")
-    url = str(config["TILES"])
-    if url != "offline" and not ("{z}" in url and "{x}" in url and "{y}" in url):
-        raise ValueError(f"TILES={url!r}: expected 'offline' or an XYZ URL template with {{z}}/{{x}}/{{y}}")
+from geo.settings import INSTANCE_DIR, NAMES, Settings
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the Flask app over the configured store."""
-    app = Flask(__name__)
-    app.config.from_mapping(DEFAULTS)
-    for key in DEFAULTS:
-        if os.environ.get(key):
-            app.config[key] = os.environ[key]
+    """Build the Flask app over the configured store.
+
+    Settings (``geo.settings.NAMES``) come from the environment, overridden by ``test_config``; they are
+    checked once into a :class:`geo.settings.Settings` handed to everything that needs one, and a bad
+    value stops start-up with a message naming the setting."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    raw: dict[str, Any] = {name: os.environ.get(name) for name in NAMES}
     if test_config:
         app.config.from_mapping(test_config)
-    app.config["CORRIDORS_STORE"] = str(app.config["CORRIDORS_STORE"] or default_store_path())
-    _check_tiles(app.config)
+        raw.update({k: v for k, v in test_config.items() if k in NAMES})
+    settings = Settings.from_mapping(raw)
+    app.extensions["settings"] = settings
+    fonts.use_font(settings.cjk_font)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.jinja_env.globals["kind_label"] = kind_label  # a source's kind, bilingually (templates/_source.html)

@@ -270,7 +270,8 @@ def site_result(args: params.Args, data: Dataset):
 
     kwargs = site_args(args, data)
     key = ("site", repr(sorted(kwargs.items(), key=lambda kv: kv[0])))
-    return data.cached(key, lambda: siting.rank_parks(data.layers, engine=data.engine, **kwargs))
+    return data.cached(key, lambda: siting.rank_parks(data.layers, engine=data.engine, joined=data.joined,
+                                                     **kwargs))
 
 
 def surface_result(args: params.Args, data: Dataset, industry: str) -> tuple[tuple, gpd.GeoDataFrame]:
@@ -281,7 +282,8 @@ def surface_result(args: params.Args, data: Dataset, industry: str) -> tuple[tup
     spacing = args.number("spacing_km", siting.HEX_KM, minimum=MIN_SPACING_KM, maximum=MAX_SPACING_KM)
     key = ("surface", industry, repr(sorted(weights.items())), spacing)
     return key, data.cached(key, lambda: siting.suitability_surface(data.layers, industry_id=industry,
-                                                                    weights=weights, spacing_km=spacing))
+                                                                    weights=weights, spacing_km=spacing,
+                                                                    belts=data.belts))
 
 
 #: Bounds of the hexagon spacing: 3 km is ~3,200 hexagons (~3 MB, ~0.5 s); finer asks too much of one request.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, g
 
 from geo.dataset import Dataset, LiveDataset
+from geo.settings import Settings
 
 #: Response header naming the data version an answer was computed from.
 VERSION_HEADER = "X-Data-Version"
@@ -15,6 +16,11 @@ def current_data() -> Dataset:
     if "dataset" not in g:
         g.dataset = live_data().current()
     return g.dataset
+
+
+def current_settings() -> Settings:
+    """The settings of the running app (checked once, in ``create_app``)."""
+    return current_app.extensions["settings"]
 
 
 def live_data() -> LiveDataset:
@@ -31,5 +37,6 @@ def _tag_version(resp: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Open the configured store lazily (a missing store is a 503 per request, not a failed start)."""
-    app.extensions["corridors_data"] = LiveDataset(app.config["CORRIDORS_STORE"], app.config["CORRIDOR_BELT_KM"])
+    settings = app.extensions["settings"]
+    app.extensions["corridors_data"] = LiveDataset(settings.store_path, settings.belt_km)
     app.after_request(_tag_version)

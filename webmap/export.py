@@ -12,17 +12,21 @@ side 320..8000), ``dpi`` (50–600, default 300 for PNG), at most 40 Mpx per map
 ``geo.render``'s ``DPI_RANGE``, ``PIXEL_RANGE``, ``MAX_PAGE_PIXELS``, ``MAX_TEXT_CHARS``), ``download=1`` for
 an attachment (an SVG is always one: shown inline it could run script). Errors name the parameter as sent
 (``qr``, not the query engine's ``radius_km``). Positions are WGS84; maps are drawn in UTM 49N (EPSG:32649).
+
+This module only reads the request (:func:`map_subject`, :func:`data_subject`) and builds the response: what
+a map or a download holds is :mod:`geo.exports`' plan, the one ``run.py export`` uses too.
 """
 
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, request
 
-from geo import downloads, filters, mapspecs, params, render
+from geo import downloads, exports, filters, params, render
 from geo.dataset import Dataset as Data
 from geo.errors import ValidationError
 from geo.params import SYSTEMS
@@ -88,24 +92,26 @@ def _check_crs(query: bool) -> None:
                               "industry); give them or drop crs", field="crs")
 
 
-def _near(data: Data):
-    """Run the permalink's buffer query (qlon/qlat or qfeature, qr km, qlayer, crs)."""
+def _near() -> exports.Near:
+    """The permalink's buffer query (qlon/qlat or qfeature, qr km, qlayer, crs)."""
     layer = _one("qlayer")
-    layers = None if layer is None else [v.strip() for v in layer.split(",")]
-    with params.spelt_as(**QUERY_PARAMS):
-        return data.engine.near(radius_km=_one("qr"), lon=_one("qlon") if not _one("qfeature") else None,
-                                lat=_one("qlat") if not _one("qfeature") else None, feature=_one("qfeature"),
-                                system=_one("crs") or "wgs84",
-                                layer=None if layers is None or "all" in layers else layers)
+    feature = _one("qfeature")
+    return exports.Near(radius_km=_one("qr"), lon=_one("qlon") if not feature else None,
+                        lat=_one("qlat") if not feature else None, feature=feature, system=_one("crs") or "wgs84",
+                        layers=None if layer is None else tuple(v.strip() for v in layer.split(",")))
 
 
-def _site(data: Data):
-    """Run the /site ranking of the request (industry, weights, constraints, top)."""
-    try:
-        from webmap.api import request_args, site_result
-    except ImportError:  # pragma: no cover - siting ships with the app
-        raise ValidationError("site selection is not available yet", field="industry") from None
-    return site_result(request_args(), data)
+def _site(data: Data) -> exports.Site:
+    """The /site ranking of the request (industry, weights, constraints, top; ``surface=1`` draws the surface)."""
+    from webmap.api import request_args, site_args
+
+    return exports.Site(**site_args(request_args(), data),
+                        surface=request.args.get("surface") in ("1", "true", "yes"))
+
+
+def _spelt_as_sent(subject: exports.Subject) -> AbstractContextManager[None]:
+    """Errors of a buffer query name its parameters as an export takes them (qr, qlon …), not as the engine."""
+    return params.spelt_as(**QUERY_PARAMS) if isinstance(subject, exports.Near) else nullcontext()
 
 
 def _visible() -> list[str] | None:
@@ -153,44 +159,37 @@ def view_extent(lat: object, lon: object, z: object) -> tuple[float, float, floa
                           f"drawn in UTM 49N for lon {w0:g}..{e0:g} and lat {s0:g}..{n0:g} (WGS84)", field=field)
 
 
-def build_spec(data: Data) -> render.MapSpec:
-    """The map the request asks for (see the module docstring), from the app's layers (WGS84)."""
-    layers = data.layers
+def map_subject(data: Data) -> exports.Subject:
+    """What the request's map shows (see the module docstring), checked in the order the parameters are read."""
     extent = _one("extent") or "auto"
     if extent not in ("auto", "view"):
         raise ValidationError(f"unknown extent {str(_one('extent'))[:40]!r}; expected auto or view", field="extent")
     query = _has_query()
     _check_crs(query)
     if query:
-        return mapspecs.near_map(layers, _near(data))
+        return _near()
     if _one("industry"):
-        result = _site(data)
-        surface = None
-        if request.args.get("surface") in ("1", "true", "yes"):
-            from geo import siting
-
-            surface = siting.suitability_surface(layers, industry_id=result.industry["id"],
-                                                 weights=request.args.get("weights") or None)
-        return mapspecs.ranking_map(layers, result.ranking, surface=surface,
-                                    subject=(str(result.industry["name_zh"]), str(result.industry["name_en"])),
-                                    empty_because=result.empty_because)
+        return _site(data)
     wanted = _filters(data)
     if len(wanted.corridor) == 1 and wanted.as_params().keys() == {"corridor"}:
-        return mapspecs.corridor_map(layers, wanted.corridor[0], belts=data.belts, joined=data.joined)
+        return exports.Corridor(wanted.corridor[0])
     view = view_extent(_one("lat"), _one("lon"), _one("z")) if extent == "view" else None
-    spec = mapspecs.metro_map(layers, belts=data.belts, filters=wanted, joined=data.joined, visible=_visible())
-    if view is not None:
-        spec.extent, spec.pad, spec.min_extent_km = view, 0.0, 1.0
-    return spec
+    visible = _visible()
+    return exports.Metro(wanted, visible=None if visible is None else tuple(visible), extent=view)
+
+
+def build_spec(data: Data) -> render.MapSpec:
+    """The map the request asks for (see the module docstring), from the app's layers (WGS84)."""
+    subject = map_subject(data)
+    with _spelt_as_sent(subject):
+        return exports.map_spec(data, subject)
 
 
 def _filters(data: Data) -> filters.Filters:
     """The permalink's filters, checked: known values, and a name search ``q`` that is drawn as text (bounded
     like a title, no control characters)."""
     render.check_text(request.args.get("q"), "q")
-    wanted = filters.Filters.from_mapping(_args())
-    filters.validate(wanted, data.layers)
-    return wanted
+    return exports.check_filters(filters.Filters.from_mapping(_args()), data)
 
 
 def _download_wanted() -> bool:
@@ -215,26 +214,40 @@ def _attach(resp: Response, filename: str) -> Response:
 @bp.get("/map.<fmt>")
 def map_file(fmt: str) -> Response:
     """The map of the permalink's state as PNG, SVG or PDF (title, legend, scale bar, north arrow, sources)."""
-    kind = render.format_of(None, fmt)
     # the page and the title first: a request beyond the limits is refused before any work
-    size, dpi = _one("size") or "A4-landscape", _one("dpi") or (300 if kind == "png" else 150)
-    render.parse_page(size, dpi)
-    title = render.check_text(request.args.get("title"), "title")
+    output = exports.MapOutput(fmt, size=_one("size") or exports.DEFAULT_SIZE, dpi=_one("dpi"),
+                               title=request.args.get("title"))
     _download_wanted()
     data = current_data()
 
     def draw() -> tuple[bytes, render.MapFacts, str]:
-        spec = build_spec(data)
-        return (*render.render_bytes(spec, kind, size=size, dpi=dpi, title=title), spec.kind)
+        subject = map_subject(data)
+        with _spelt_as_sent(subject):
+            drawn = exports.draw_map(data, subject, output)
+        return drawn.body or b"", drawn.facts, drawn.spec.kind
 
     # a map depends only on the data version, the parameters and the date printed on it
-    key = ("map", kind, tuple(sorted(request.args.items(multi=True))), date.today().isoformat())
+    key = ("map", output.fmt, tuple(sorted(request.args.items(multi=True))), date.today().isoformat())
     body, facts, spec_kind = data.cached(key, draw)
-    resp = Response(body, mimetype=render.MIMETYPES[kind])
+    resp = Response(body, mimetype=render.MIMETYPES[output.fmt])
     resp.headers["X-Map-Scale"] = f"1:{facts.scale_denominator:.0f}"
     resp.headers["X-Map-Scale-Bar-Km"] = f"{facts.scale_bar.length_km:g}"
     resp.headers["X-Map-CRS"] = facts.crs
-    return _attach(resp, f"luoyang-{spec_kind}.{kind}")
+    return _attach(resp, f"luoyang-{spec_kind}.{output.fmt}")
+
+
+def data_subject(data: Data) -> exports.Subject:
+    """What the request's download holds: the buffer query, else a ranking (``industry``), else a layer."""
+    query = _has_query()
+    _check_crs(query)
+    if query:
+        return _near()
+    if _one("industry"):
+        return _site(data)
+    if _one("layer"):
+        return exports.Layer(str(_one("layer")), _filters(data))
+    raise ValidationError("give layer=<name>, a buffer query (qlon and qlat, or qfeature, with qr) or industry",
+                          field="layer")
 
 
 @bp.get("/data.<fmt>")
@@ -243,19 +256,7 @@ def data_file(fmt: str) -> Response:
     key = downloads.check_format(fmt)
     _download_wanted()
     data = current_data()
-    query = _has_query()
-    _check_crs(query)
-    if query:
-        body, mimetype, name = downloads.near_download(_near(data), key, data.sources)
-    elif _one("industry"):
-        result = _site(data)
-        body, mimetype, name = downloads.ranking_download(result.ranking, key, f"site-{result.industry['id']}",
-                                                          industry=result.industry, weights=result.weights)
-    elif _one("layer"):
-        wanted = _filters(data)
-        body, mimetype, name = downloads.layer_download(data.layers, str(_one("layer")), key, wanted=wanted,
-                                                        joined=data.joined, belts=data.belts)
-    else:
-        raise ValidationError("give layer=<name>, a buffer query (qlon and qlat, or qfeature, with qr) or industry",
-                              field="layer")
+    subject = data_subject(data)
+    with _spelt_as_sent(subject):
+        body, mimetype, name = exports.download(data, subject, key)
     return _attach(Response(body, mimetype=mimetype), name)

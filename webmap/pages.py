@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app, render_template, url_for
 
 from geo import chain, citations, formats
 from webmap import maps
-from webmap.data import current_data
+from webmap.data import current_data, current_settings
 
 bp = Blueprint("pages", __name__)
 
@@ -27,10 +27,11 @@ SOURCE_CELL = ("source_id", *citations.source_columns())
 
 def tiles() -> dict[str, str] | None:
     """The configured basemap (None for the offline base)."""
-    url = current_app.config["TILES"]
+    settings = current_settings()
+    url = settings.tiles
     if not url or url == "offline":
         return None
-    return {"url": url, "attribution": current_app.config["TILES_ATTRIBUTION"]}
+    return {"url": url, "attribution": settings.tiles_attribution}
 
 
 def panel(focus_note: str = "") -> str:
@@ -59,7 +60,7 @@ def panel(focus_note: str = "") -> str:
         source_articles=articles,
         source_items=items,
         belt_km=f"{data.belts['belt_km'].iloc[0]:g}",
-        tiles_note=(f"底图 basemap: {basemap['url']} ({current_app.config['TILES_CRS']})" if basemap
+        tiles_note=(f"底图 basemap: {basemap['url']} ({current_settings().tiles_crs})" if basemap
                     else "离线底图 offline base: 行政区划 district boundaries") + focus_note,
     )
 

@@ -159,7 +159,7 @@ def add_security_headers(resp: Response) -> Response:
         if resp.mimetype in HTML_MIMETYPES:
             text = _html_text(resp)
             hashes = [script_hash(s) for s in inline_scripts(text)] if text else []
-            policy = html_policy(hashes, tiles=tile_source(current_app.config.get("TILES")), framable=framable)
+            policy = html_policy(hashes, tiles=tile_source(current_app.extensions["settings"].tiles), framable=framable)
         else:
             policy = resource_policy(resp.mimetype or "", framable=framable)
         resp.headers["Content-Security-Policy"] = policy
@@ -171,5 +171,5 @@ def add_security_headers(resp: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the header hook; call it after ``compress.init_app`` so it sees the uncompressed body."""
-    tile_source(app.config.get("TILES"))  # a basemap URL that CSP cannot name fails at start-up
+    tile_source(app.extensions["settings"].tiles)  # a basemap URL that CSP cannot name fails at start-up
     app.after_request(add_security_headers)

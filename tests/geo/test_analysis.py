@@ -49,8 +49,8 @@ def test_belt_width_is_a_setting(layers, monkeypatch):
     narrow = analysis.corridor_belts(layers["corridors"], 5)
     wide = analysis.corridor_belts(layers["corridors"], 15)
     assert (wide["area_km2"] > narrow["area_km2"] * 2.5).all()
-    monkeypatch.setenv("CORRIDOR_BELT_KM", "5")
-    assert (analysis.corridor_belts(layers["corridors"])["belt_km"] == 5).all()
+    monkeypatch.setenv("CORRIDOR_BELT_KM", "5")  # geo never reads the environment: settings are handed down
+    assert (analysis.corridor_belts(layers["corridors"])["belt_km"] == analysis.DEFAULT_BELT_KM).all()
     # a 15 km buffer of a 54.4 km axis is about 2*15*54.4 + pi*15^2 km²
     gong = wide.set_index("id").loc["luo-gong"]
     assert gong.area_km2 == pytest.approx(2 * 15 * 54.4 + 3.14159 * 15**2, rel=0.02)

@@ -150,17 +150,15 @@ def test_chinese_names_render_without_missing_glyph_warnings(layers, engine):
                 render.render_bytes(spec, fmt, dpi=72, title="瀍河回族区 偃师区 渑池县 · 洛阳")
 
 
-def test_font_is_wenquanyi_and_a_missing_font_names_the_package(monkeypatch):
+def test_font_is_wenquanyi_and_a_missing_font_names_the_package():
     assert fonts.register_cjk_font() == "WenQuanYi Micro Hei"
-    fonts.register_cjk_font.cache_clear()
-    monkeypatch.setenv(fonts.FONT_ENV, "/nonexistent/font.ttc")
+    fonts.use_font("/nonexistent/font.ttc")
     try:
         with pytest.raises(fonts.FontMissingError, match="fonts-wqy-microhei"):
             fonts.register_cjk_font()
     finally:
-        fonts.register_cjk_font.cache_clear()
-        monkeypatch.delenv(fonts.FONT_ENV)
-        fonts.register_cjk_font()
+        fonts.use_font(None)
+    assert fonts.register_cjk_font() == "WenQuanYi Micro Hei"
 
 
 # -- the export kinds -------------------------------------------------------------------------------

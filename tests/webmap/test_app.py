@@ -55,7 +55,9 @@ def test_feature_pages(client):
 
 
 def test_tiles_that_would_not_line_up_are_refused(store_path):
-    with pytest.raises(ValueError, match="TILES_CRS=gcj02"):
+    from geo.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="TILES_CRS=gcj02"):
         create_app({"CORRIDORS_STORE": str(store_path), "TILES": "http://tiles.local/{z}/{x}/{y}.png",
                     "TILES_CRS": "gcj02"})
     app = create_app({"CORRIDORS_STORE": str(store_path), "TILES": "/tiles/{z}/{x}/{y}.png"})

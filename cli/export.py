@@ -2,19 +2,22 @@
 GeoPackage; WGS84) of the metro area, a corridor, a buffer query or a site ranking, to a file.
 
 ``add_parser(sub)`` adds the sub-command to ``run.py``'s sub-parsers; the output format follows the
-file's extension (.png .svg .pdf .geojson .csv .gpkg).
+file's extension (.png .svg .pdf .geojson .csv .gpkg). What the arguments ask is read into a subject of
+:mod:`geo.exports` (:func:`subject_of`), the plan the web's ``/export/`` uses too, so the command line and
+the web give the same map and the same bytes for the same request; this module only parses and prints.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
+from geo import exports
 from geo.errors import ValidationError
+from geo.filters import Filters
 
-MAP_EXTS = ("png", "svg", "pdf")
-DATA_EXTS = ("geojson", "csv", "gpkg")
 EXAMPLES = """examples:
   python run.py export --out luoyang.pdf                                 the metro area, A4 landscape
   python run.py export --out luoyang.png --dpi 300 --status planned      the metro area, filtered
@@ -57,91 +60,85 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     f.add_argument("--layers", help="layers drawn (default all): districts,belts,corridors,parks,projects,institutions")
     p.add_argument("--top", type=int, default=None, help="--site: the best N parks (default all)")
     p.add_argument("--title", default=None, help="map title (Chinese and/or English; default from the content)")
-    p.add_argument("--size", default="A4-landscape", help="A4-landscape (default), A4-portrait, A3-landscape, "
+    p.add_argument("--size", default=exports.DEFAULT_SIZE, help="A4-landscape (default), A4-portrait, A3-landscape, "
                    "A3-portrait, or pixels like 1920x1080")
     p.add_argument("--dpi", default=300, help="dots per inch of a PNG on paper sizes (default 300)")
     p.add_argument("--date", default=None, help="date printed in the footer (default today)")
-    p.add_argument("--store", type=Path, default=None, help="GeoPackage to read (default: as for build)")
+    p.add_argument("--store", type=Path, default=None, help="GeoPackage to read (default: $CORRIDORS_STORE, as "
+                   "for build)")
     p.set_defaults(func=run)
     return p
 
 
-def _kind(path: Path) -> str:
-    ext = path.suffix.lower().lstrip(".")
-    if ext not in (*MAP_EXTS, *DATA_EXTS):
-        raise ValidationError(f"unknown output extension {path.suffix!r}; expected one of: "
-                              f"{', '.join('.' + e for e in (*MAP_EXTS, *DATA_EXTS))}", field="out")
+def format_of(out: Path) -> str:
+    """The output format named by the extension of ``--out`` (ValidationError naming ``out`` otherwise)."""
+    ext = out.suffix.lower().lstrip(".")
+    if ext not in exports.FORMATS:
+        raise ValidationError(f"unknown output extension {out.suffix!r}; expected one of: "
+                              f"{', '.join('.' + e for e in exports.FORMATS)}", field="out")
     return ext
 
 
-def _rank(layers: Any, args: argparse.Namespace) -> Any:
-    """Run geo.siting.rank_parks for --site (a clear error if site selection is not installed)."""
-    try:
-        from geo import siting
-    except ImportError:
-        raise ValidationError("site selection is not available yet", field="site") from None
-    if not hasattr(siting, "rank_parks"):
-        raise ValidationError("site selection is not available yet", field="site")
-    return siting.rank_parks(layers, industry_id=args.site, top=args.top)
+def _list(text: str | None) -> tuple[str, ...] | None:
+    """A comma-separated option as a tuple of its stripped values (None when not given)."""
+    return None if text is None else tuple(v.strip() for v in text.split(","))
+
+
+def subject_of(args: argparse.Namespace) -> exports.Subject:
+    """What the arguments ask for, as a subject of :mod:`geo.exports` (checked there, with the data)."""
+    wanted = Filters.from_mapping({"status": args.status, "chain_link": args.chain_link,
+                                   "district": args.district, "q": args.q})
+    near = args.near or args.radius_km is not None
+    if near:
+        if args.radius_km is None:
+            raise ValidationError("--near needs --radius-km (and --lon/--lat or --feature)", field="radius_km")
+        return exports.Near(radius_km=args.radius_km, lon=args.lon, lat=args.lat, feature=args.feature,
+                            system=args.crs, layers=_list(args.layer or None))
+    if args.site:
+        return exports.Site(industry_id=args.site, top=args.top)
+    if args.corridor:
+        return exports.Corridor(args.corridor)
+    if format_of(args.out) in exports.DATA_FORMATS:
+        if not args.layer:
+            raise ValidationError("for data give --layer, --corridor, --near or --site", field="layer")
+        return exports.Layer(args.layer, wanted)
+    visible = tuple(v for v in _list(args.layers) if v) if args.layers else None
+    return exports.Metro(wanted, visible=visible)
+
+
+def dataset(args: argparse.Namespace):
+    """The store's layers with their indexes, belts and joins (``--store``, else the settings: CORRIDORS_STORE,
+    CORRIDOR_BELT_KM)."""
+    from geo.dataset import load_dataset
+    from geo.settings import Settings
+    from geo.store import open_store
+
+    raw: dict[str, object] = dict(os.environ)
+    if args.store is not None:
+        raw["CORRIDORS_STORE"] = str(args.store)
+    config = Settings.from_mapping(raw)
+    return load_dataset(open_store(config.store), config.belt_km)
 
 
 def run(args: argparse.Namespace) -> int:
     """Write the map or the data the arguments describe; print what was written."""
-    from geo import analysis, downloads, mapspecs, render
-    from geo.filters import Filters
-    from geo.query import QueryEngine
-    from geo.store import open_store
-
-    ext = _kind(args.out)
-    layers = open_store(args.store).read_all()
-    wanted = Filters.from_mapping({"status": args.status, "chain_link": args.chain_link,
-                                   "district": args.district, "q": args.q})
-    near = args.near or args.radius_km is not None
-    if near and args.radius_km is None:
-        raise ValidationError("--near needs --radius-km (and --lon/--lat or --feature)", field="radius_km")
-    result = None
-    if near:
-        layer = args.layer.split(",") if args.layer and args.layer != "all" else None
-        result = QueryEngine(layers).near(radius_km=args.radius_km, lon=args.lon, lat=args.lat, system=args.crs,
-                                          feature=args.feature, layer=layer)
-    elif args.site:
-        result = _rank(layers, args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if ext in DATA_EXTS:
-        if near:
-            body, _, _ = downloads.near_download(result, ext, register=layers.get("sources"))
-        elif args.site:
-            body, _, _ = downloads.ranking_download(result.ranking, ext, f"site-{args.site}")
-        elif args.corridor:
-            j = analysis.joined(layers)
-            analysis.corridor(layers, args.corridor)
-            import geopandas as gpd
-            import pandas as pd
-
-            parts = [analysis.corridor_members(j[n], args.corridor).assign(layer=n) for n in ("parks", "projects")]
-            members = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
-            body, _, _ = downloads.download(members, ext, f"corridor-{args.corridor}")
-        elif args.layer:
-            body, _, _ = downloads.layer_download(layers, args.layer, ext, wanted=wanted)
-        else:
-            raise ValidationError("for data give --layer, --corridor, --near or --site", field="layer")
+    ext = format_of(args.out)
+    output = exports.MapOutput(ext, size=args.size, dpi=args.dpi, title=args.title, date=args.date) \
+        if ext in exports.MAP_FORMATS else None
+    subject = subject_of(args)
+    data = dataset(args)
+    if output is None:
+        body, _, _ = exports.download(data, subject, ext)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_bytes(body)
         print(f"wrote {args.out} ({len(body):,} bytes, {ext}, WGS84 EPSG:4326)")
         return 0
-    if near:
-        spec = mapspecs.near_map(layers, result)
-    elif args.site:
-        ind = result.industry
-        spec = mapspecs.ranking_map(layers, result.ranking, subject=(str(ind["name_zh"]), str(ind["name_en"])))
-    elif args.corridor:
-        spec = mapspecs.corridor_map(layers, args.corridor)
-    else:
-        visible = [v.strip() for v in args.layers.split(",") if v.strip()] if args.layers else None
-        spec = mapspecs.metro_map(layers, filters=wanted, visible=visible)
-    facts = render.render_map(spec, args.out, size=args.size, dpi=args.dpi, title=args.title, date=args.date)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    drawn = exports.draw_map(data, subject, output, dest=args.out)
+    facts = drawn.facts
     size = f"{facts.pixels[0]}x{facts.pixels[1]} px" if ext == "png" else \
         f"{facts.page_pt[0]:.0f}x{facts.page_pt[1]:.0f} pt"
-    listed = f"{facts.table_total} listed, " if spec.table is not None else ""
+    listed = f"{facts.table_total} listed, " if drawn.spec.table is not None else ""
     print(f"wrote {args.out} ({facts.size}, {size}; scale 1:{facts.scale_denominator:,.0f}, scale bar "
           f"{facts.scale_bar.length_km:g} km; {listed}{facts.marks} symbols; drawn in {facts.crs})")
     return 0

@@ -1,0 +1,93 @@
+"""The settings of the service, read and checked once, then handed down as one typed object.
+
+``Settings.from_mapping(mapping)`` takes the raw values (the app passes its config, which holds the
+environment; the command line passes the environment) and checks each one; a bad value raises
+:class:`SettingsError` naming the setting and what was expected, so a misconfigured service refuses to
+start instead of answering wrongly. Nothing else in ``geo`` reads the environment: functions take what
+they need (a store location, a belt width, a font) as arguments.
+
+| setting | default | meaning |
+|---|---|---|
+| ``CORRIDORS_STORE`` | ``instance/corridors.gpkg`` | the store: a GeoPackage path or ``gpkg:`` URL |
+| ``DATABASE_URL`` | — | a ``postgresql://`` store (not available yet: refused with a message) |
+| ``CORRIDOR_BELT_KM`` | ``15`` | belt half-width either side of a corridor axis (km) |
+| ``TILES`` | ``offline`` | basemap: ``offline`` or an XYZ URL template on the intranet |
+| ``TILES_CRS`` | ``wgs84`` | CRS of those tiles (``wgs84`` or ``cgcs2000``; GCJ-02/BD-09 tiles are refused) |
+| ``TILES_ATTRIBUTION`` | — | attribution shown for the tiles |
+| ``CORRIDORS_CJK_FONT`` | Debian's WenQuanYi Micro Hei | font file for Chinese text in exported maps |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from geo.analysis import DEFAULT_BELT_KM, check_belt_km
+from geo.errors import GeoError, ValidationError
+from geo.store import DEFAULT_STORE_PATH
+
+#: Where the app keeps its own store (Flask's instance folder): never removed by a clean or a rebuild.
+INSTANCE_DIR = DEFAULT_STORE_PATH.parent
+DEFAULT_STORE = DEFAULT_STORE_PATH
+#: The names of the settings, as environment variables and app config keys.
+NAMES: tuple[str, ...] = ("CORRIDORS_STORE", "DATABASE_URL", "CORRIDOR_BELT_KM", "TILES", "TILES_CRS",
+                          "TILES_ATTRIBUTION", "CORRIDORS_CJK_FONT")
+
+
+class SettingsError(GeoError):
+    """A setting has a value the service cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the library and the app use, checked."""
+
+    store: str = str(DEFAULT_STORE)
+    belt_km: float = DEFAULT_BELT_KM
+    tiles: str = "offline"
+    tiles_crs: str = "wgs84"
+    tiles_attribution: str = ""
+    cjk_font: str | None = None
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> Settings:
+        """Check the raw values (missing or empty means the default); raise SettingsError naming a bad one."""
+        def get(name: str) -> str | None:
+            raw = values.get(name)
+            return None if raw is None or str(raw).strip() == "" else str(raw).strip()
+
+        database_url = get("DATABASE_URL")
+        store = get("CORRIDORS_STORE") or database_url or str(DEFAULT_STORE)
+        if store.startswith(("postgresql:", "postgres:")):
+            name = "DATABASE_URL" if database_url and not get("CORRIDORS_STORE") else "CORRIDORS_STORE"
+            raise SettingsError(f"{name}: PostGIS stores are not supported by this version yet; use a GeoPackage "
+                                "path (the default is instance/corridors.gpkg)", field=name)
+        belt = get("CORRIDOR_BELT_KM")
+        try:
+            belt_km = DEFAULT_BELT_KM if belt is None else check_belt_km(belt)
+        except ValidationError as exc:
+            raise SettingsError(f"CORRIDOR_BELT_KM={belt!r}: {exc.detail}", field="CORRIDOR_BELT_KM") from None
+        settings = cls(store=store.removeprefix("gpkg:"), belt_km=belt_km, tiles=get("TILES") or "offline",
+                       tiles_crs=(get("TILES_CRS") or "wgs84").lower(),
+                       tiles_attribution=get("TILES_ATTRIBUTION") or "", cjk_font=get("CORRIDORS_CJK_FONT"))
+        settings._check_tiles()
+        return settings
+
+    def _check_tiles(self) -> None:
+        """Refuse basemap tiles the overlays would not line up with (GCJ-02/BD-09 are offset ~0.6-1.3 km)."""
+        if self.tiles_crs in ("gcj02", "bd09"):
+            raise SettingsError(f"TILES_CRS={self.tiles_crs}: the overlays are WGS84 and would be drawn 0.6–1.3 km "
+                                "off on these tiles; configure WGS84 (or CGCS2000) XYZ tiles, or TILES=offline",
+                                field="TILES_CRS")
+        if self.tiles_crs not in ("wgs84", "cgcs2000"):
+            raise SettingsError(f"TILES_CRS={self.tiles_crs!r}: expected wgs84 or cgcs2000", field="TILES_CRS")
+        url = self.tiles
+        if url != "offline" and not ("{z}" in url and "{x}" in url and "{y}" in url):
+            raise SettingsError(f"TILES={url!r}: expected 'offline' or an XYZ URL template with {{z}}/{{x}}/{{y}}",
+                                field="TILES")
+
+    @property
+    def store_path(self) -> Path:
+        """The GeoPackage file of the store."""
+        return Path(self.store)
