@@ -159,17 +159,25 @@ def view_extent(lat: object, lon: object, z: object) -> tuple[float, float, floa
                           f"drawn in UTM 49N for lon {w0:g}..{e0:g} and lat {s0:g}..{n0:g} (WGS84)", field=field)
 
 
-def map_subject(data: Data) -> exports.Subject:
-    """What the request's map shows (see the module docstring), checked in the order the parameters are read."""
-    extent = _one("extent") or "auto"
-    if extent not in ("auto", "view"):
-        raise ValidationError(f"unknown extent {str(_one('extent'))[:40]!r}; expected auto or view", field="extent")
+def _query_or_site(data: Data) -> exports.Subject | None:
+    """The buffer query of the permalink if it has one, else a site ranking if ``industry`` is given."""
     query = _has_query()
     _check_crs(query)
     if query:
         return _near()
     if _one("industry"):
         return _site(data)
+    return None
+
+
+def map_subject(data: Data) -> exports.Subject:
+    """What the request's map shows (see the module docstring), checked in the order the parameters are read."""
+    extent = _one("extent") or "auto"
+    if extent not in ("auto", "view"):
+        raise ValidationError(f"unknown extent {str(_one('extent'))[:40]!r}; expected auto or view", field="extent")
+    subject = _query_or_site(data)
+    if subject is not None:
+        return subject
     wanted = _filters(data)
     if len(wanted.corridor) == 1 and wanted.as_params().keys() == {"corridor"}:
         return exports.Corridor(wanted.corridor[0])
@@ -238,12 +246,9 @@ def map_file(fmt: str) -> Response:
 
 def data_subject(data: Data) -> exports.Subject:
     """What the request's download holds: the buffer query, else a ranking (``industry``), else a layer."""
-    query = _has_query()
-    _check_crs(query)
-    if query:
-        return _near()
-    if _one("industry"):
-        return _site(data)
+    subject = _query_or_site(data)
+    if subject is not None:
+        return subject
     if _one("layer"):
         return exports.Layer(str(_one("layer")), _filters(data))
     raise ValidationError("give layer=<name>, a buffer query (qlon and qlat, or qfeature, with qr) or industry",
