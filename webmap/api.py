@@ -255,7 +255,8 @@ def site_args(args: params.Args, data: Dataset) -> dict[str, Any]:
     corridors = set(data.layers["corridors"]["id"])
     weights = parse_weights(args.text("weights"))
     constraints = Constraints(within_km=within_km, of_feature=target.get("feature"), lon=target.get("lon"),
-                              lat=target.get("lat"), system=target.get("system", "wgs84"), districts=args.many("district", districts),
+                              lat=target.get("lat"), system=target.get("system", "wgs84"),
+                              districts=args.many("district", districts),
                               exclude_districts=args.many("exclude_district", districts),
                               corridors=args.many("corridor", corridors),
                               min_status=args.choice("min_status", STATUSES))
