@@ -11,7 +11,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 SOURCES := $(wildcard data/sources/*.csv data/sources/*.geojson) data/boundaries/districts.geojson $(wildcard geo/*.py)
 
-.PHONY: install browser fonts build serve test check-sources districts lock clean help
+.PHONY: install browser postgis fonts build serve test check-sources districts lock clean help
 
 help:
 	@echo "make serve          install, build the store and start the map on http://$(HOST):$(PORT)/"
@@ -44,7 +44,11 @@ fonts:
 browser:
 	scripts/install_browser.sh
 
-test: install browser
+# PostgreSQL 15 and PostGIS 3 for the PostGIS store tests (apt; quick no-op when installed)
+postgis:
+	scripts/install_postgis.sh
+
+test: install browser postgis
 	$(PY) -m pytest
 
 check-sources: install

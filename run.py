@@ -53,7 +53,11 @@ def _dataset(args: argparse.Namespace):
 def _cmd_build(args: argparse.Namespace) -> int:
     from geo.build import build_store
 
-    build_store(settings(args).store_path, sources_dir=args.sources, boundaries=args.boundaries, progress=print)
+    # --out postgresql://... writes to PostGIS (serving from PostGIS is not possible yet, so the settings
+    # refuse it as the app's store; a build may still write there)
+    out = args.out or ""
+    target = out if out.startswith(("postgresql:", "postgres:")) else settings(args).store_path
+    build_store(target, sources_dir=args.sources, boundaries=args.boundaries, progress=print)
     return 0
 
 
@@ -239,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="validate the sources and write the GeoPackage store",
                        description="Validate data/sources/ and data/boundaries/, then write all "
                        "layers (WGS84) to the GeoPackage atomically: on any error the old store is kept.")
-    p.add_argument("--out", type=Path, default=None, help="GeoPackage to write (default: $CORRIDORS_STORE "
+    p.add_argument("--out", default=None, help="GeoPackage (or postgresql:// URL) to write (default: $CORRIDORS_STORE "
                    "or instance/corridors.gpkg)")
     p.add_argument("--sources", type=Path, default=io.DEFAULT_SOURCES_DIR, help="folder of the source tables")
     p.add_argument("--boundaries", type=Path, default=io.DEFAULT_BOUNDARIES, help="district boundaries GeoJSON (WGS84)")

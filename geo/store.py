@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import geopandas as gpd
 import pandas as pd
@@ -25,6 +25,9 @@ import pyogrio
 from geo import crs
 from geo.errors import NotFoundError, StoreError
 from geo.schema import LAYER_NAMES
+
+if TYPE_CHECKING:
+    from geo.postgis import PostGISStore
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The app's own store, in Flask's instance folder (``geo.settings`` names it; a clean never removes it).
@@ -180,13 +183,16 @@ class GeoPackageStore:
             raise StoreError(f"could not write {self.path}: {exc}", file=str(self.path)) from exc
 
 
-def open_store(location: str | os.PathLike[str] | None = None) -> GeoPackageStore:
-    """Open a store by location: a GeoPackage path or ``gpkg:`` URL (default ``instance/corridors.gpkg``)."""
+def open_store(location: str | os.PathLike[str] | None = None) -> GeoPackageStore | PostGISStore:
+    """Open a store by location: a GeoPackage path or ``gpkg:`` URL (default ``instance/corridors.gpkg``),
+    or a ``postgresql://`` (``postgres://``) URL for a :class:`geo.postgis.PostGISStore`."""
     if location is None:
         return GeoPackageStore(DEFAULT_STORE_PATH)
     text = os.fspath(location)
     if text.startswith(("postgresql:", "postgres:")):
-        raise StoreError("PostGIS stores are not supported by this version yet; give a GeoPackage path")
+        from geo.postgis import PostGISStore  # imports SQLAlchemy and psycopg only when asked for
+
+        return PostGISStore(text)
     return GeoPackageStore(text.removeprefix("gpkg:"))
 
 

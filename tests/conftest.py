@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,20 @@ def set_name_en(sources: Path, table: str, record_id: str, name_en: str) -> None
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+
+
+@pytest.fixture(scope="session")
+def postgis_url() -> Iterator[str]:
+    """URL of a database with PostGIS in a throwaway cluster, started the first time a test asks for it.
+
+    Stopped and removed at the end of the session (``tests/postgis_cluster.py``). Without PostgreSQL and
+    PostGIS the tests that need it fail, saying to run ``scripts/install_postgis.sh`` (``make test`` does):
+    no test is skipped for a missing part."""
+    from tests.postgis_cluster import ClusterUnavailable, postgis_cluster
+
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(postgis_cluster())
+        except ClusterUnavailable as exc:
+            pytest.fail(f"{exc} (install it with scripts/install_postgis.sh, as make test does)")
+        yield url

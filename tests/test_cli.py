@@ -285,3 +285,27 @@ def test_the_cli_and_the_web_write_the_same_bytes(web, store_path, tmp_path, ext
     r = web.test_client().get(f"/export/{kind}.{ext}?{url}")
     assert r.status_code == 200, r.get_json()
     assert path.read_bytes() == r.data
+
+
+def test_build_into_postgis_then_read_it_back(postgis_url, layers):
+    import pandas as pd
+
+    from geo.postgis import PostGISStore
+    from geo.store import open_store
+
+    built = run("build", "--out", postgis_url)
+    assert built.returncode == 0, built.stderr
+    assert "validated parks: 20 records" in built.stdout and "wrote layer institutions" in built.stdout
+    assert "wrote table sources: 9 rows (no geometry)" in built.stdout
+    store = open_store(postgis_url)
+    assert isinstance(store, PostGISStore)
+    assert store.layer_names() == list(layers)
+    version = store.data_version()
+    for name, frame in store.read_all().items():
+        expected = layers[name]
+        assert list(frame.columns) == list(expected.columns) and len(frame) == len(expected)
+        if name != "sources":
+            assert frame.geometry.geom_equals_exact(expected.geometry, tolerance=1e-9).all()
+            frame, expected = frame.drop(columns="geometry"), expected.drop(columns="geometry")
+        pd.testing.assert_frame_equal(pd.DataFrame(frame), pd.DataFrame(expected))
+    assert len(version) == 32  # a new one on every write (tests/geo/test_store_contract.py)

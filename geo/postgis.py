@@ -1,0 +1,318 @@
+"""The PostGIS store: the same whole-layer interface as :class:`geo.store.GeoPackageStore`, in PostgreSQL.
+
+``PostGISStore("postgresql://user@host/db")`` keeps the layers in the schema ``corridors`` of that
+database, whose tables are versioned by Alembic (``geo/migrations/``; :meth:`PostGISStore.migrate`,
+run by every write):
+
+- ``corridors.store_meta``: one row, the version of the layers (a new one on every successful write)
+  and when they were written;
+- ``corridors.store_layers``: the layers in the order written, whether each is spatial;
+- one table per layer, named as the layer: its columns as written, a ``store_row`` number (the row
+  order; the primary key) and, for a spatial layer, the geometry in SRID 4326 with a GiST index on
+  the geometry and one on ``(geometry::geography)`` (geodesic ``ST_DWithin(geometry::geography, …)``
+  queries use the latter; the cast must be written the same way in the query). A layer without
+  geometry (the register ``sources``) is a plain table.
+
+:meth:`~PostGISStore.write` replaces every layer in ONE transaction: a failure in any layer (named in
+the :class:`~geo.errors.StoreError`) leaves the previous layers and version as they were. Readers
+take a shared advisory lock and a write an exclusive one, so a read never sees half a write.
+
+Reading gives what the GeoPackage store gives for the same layers (same columns with the geometry
+last, dtypes and values, rows in the order written): integer columns come back as ``int64``, or
+``float64`` when a value is missing (``Int64`` in a table without geometry), text as strings with
+missing values (``object`` when every value is missing), as pyogrio reads a GeoPackage.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.pool import NullPool
+
+from geo import crs
+from geo.errors import NotFoundError, StoreError
+from geo.store import Layer, LayerInfo, is_spatial
+
+#: The schema holding the store's tables.
+SCHEMA = "corridors"
+#: Tables of the store itself: no layer may be called so.
+META_TABLES = frozenset({"store_meta", "store_layers", "alembic_version"})
+#: The column keeping each layer's row order.
+ROW_COLUMN = "store_row"
+#: Key of the advisory lock that orders writes (exclusive) and reads (shared).
+LOCK_KEY = 0x636F7272  # "corr"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+#: PostGIS geometry type names as GDAL spells them (what ``GeoPackageStore.info`` reports).
+_GDAL_TYPES = {t.upper(): t for t in ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
+                                      "MultiPolygon", "GeometryCollection")} | {"GEOMETRY": "Unknown"}
+_INTEGER_SQL = {"smallint", "integer", "bigint"}
+_FLOAT_SQL = {"real", "double precision", "numeric"}
+_TEXT_SQL = {"text", "character varying", "character"}
+
+
+def is_postgis_url(location: object) -> bool:
+    """Whether a store location is a PostgreSQL URL (``postgresql://`` or ``postgres://``)."""
+    return isinstance(location, str) and location.startswith(("postgresql:", "postgres:"))
+
+
+def _sqlalchemy_url(url: str) -> sa.URL:
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url)
+    if not parsed.drivername.startswith("postgresql"):
+        raise StoreError(f"not a PostgreSQL URL: {parsed.render_as_string(hide_password=True)}")
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def _quoted(name: str) -> str:
+    return f'{SCHEMA}."{name}"'
+
+
+def _promote_to_multi(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Make a mix of X and MultiX all MultiX (as pyogrio does when writing a GeoPackage)."""
+    types = set(gdf.geometry.geom_type.dropna())
+    if len(types) != 2:
+        return gdf
+    single = min(types, key=len)
+    if types != {single, f"Multi{single}"} or single not in ("Point", "LineString", "Polygon"):
+        return gdf
+    make = {"Point": shapely.multipoints, "LineString": shapely.multilinestrings, "Polygon": shapely.multipolygons}
+    values = gdf.geometry.to_numpy().copy()
+    for i, geom in enumerate(values):
+        if geom is not None and geom.geom_type == single:
+            values[i] = make[single]([geom])
+    out = gdf.copy()
+    out[gdf.geometry.name] = gpd.GeoSeries(values, index=gdf.index, crs=gdf.crs)
+    return out
+
+
+class PostGISStore:
+    """The layers in a PostGIS database (schema ``corridors``, SRID 4326), replaced in one transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._sa_url = _sqlalchemy_url(url)
+        # NullPool: no connection is kept between calls (nothing to hand over across a fork, nothing left open)
+        self._engine = sa.create_engine(self._sa_url, poolclass=NullPool)
+
+    @property
+    def path(self) -> str:
+        """Where the store is, for messages: the URL without its password."""
+        return re.sub(r"^([a-z]+://[^:/@?]*):[^@/?]*@", r"\1:***@", self.url)
+
+    def __repr__(self) -> str:
+        return f"PostGISStore({self.path!r})"
+
+    # -- connections ---------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self, *, write: bool = False) -> Iterator[Connection]:
+        """A transaction holding the store's advisory lock (exclusive to write, shared to read)."""
+        try:
+            conn = self._engine.connect()
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot connect to the PostGIS store {self.path}: {exc.orig}",
+                             file=self.path) from None
+        with conn, conn.begin():
+            lock = "pg_advisory_xact_lock" if write else "pg_advisory_xact_lock_shared"
+            conn.execute(sa.text(f"SELECT {lock}(:key)"), {"key": LOCK_KEY})
+            yield conn
+
+    def _has_store(self, conn: Connection) -> bool:
+        return conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"),
+                            {"t": f"{SCHEMA}.store_meta"}).scalar_one() and \
+            conn.execute(sa.text(f"SELECT count(*) FROM {SCHEMA}.store_meta")).scalar_one() > 0
+
+    def _require(self, conn: Connection) -> None:
+        if not self._has_store(conn):
+            raise NotFoundError(f"no store in {self.path}; build it with `python run.py build --out URL`",
+                                file=self.path)
+
+    def _catalogue(self, conn: Connection) -> dict[str, bool]:
+        """The layers, in the order written, each with whether it is spatial."""
+        self._require(conn)
+        rows = conn.execute(sa.text(f"SELECT name, spatial FROM {SCHEMA}.store_layers ORDER BY position"))
+        return {str(name): bool(spatial) for name, spatial in rows}
+
+    # -- schema --------------------------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Bring the schema ``corridors`` to the newest Alembic revision (creating it on first use)."""
+        with self._connect(write=True) as conn:
+            self._migrate(conn)
+
+    def _migrate(self, conn: Connection) -> None:
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = conn
+        config.attributes["schema"] = SCHEMA
+        command.upgrade(config, "head")
+
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at (None before the first migration)."""
+        with self._connect() as conn:
+            if not conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"),
+                                {"t": f"{SCHEMA}.alembic_version"}).scalar_one():
+                return None
+            return conn.execute(sa.text(f"SELECT version_num FROM {SCHEMA}.alembic_version")).scalar_one_or_none()
+
+    # -- reading -------------------------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        """Return True when a write has completed in this database (the server must answer)."""
+        with self._connect() as conn:
+            return bool(self._has_store(conn))
+
+    def data_version(self) -> str:
+        """The version of the layers: a new string after every successful write."""
+        with self._connect() as conn:
+            self._require(conn)
+            return str(conn.execute(sa.text(f"SELECT version FROM {SCHEMA}.store_meta")).scalar_one())
+
+    def layer_names(self) -> list[str]:
+        """Return the names of the layers, in the order they were written."""
+        with self._connect() as conn:
+            return list(self._catalogue(conn))
+
+    def read(self, name: str) -> Layer:
+        """Read a whole layer: a GeoDataFrame in WGS84 (EPSG:4326), or a DataFrame for a table."""
+        with self._connect() as conn:
+            return self._read(conn, name, self._catalogue(conn))
+
+    def read_all(self) -> dict[str, Layer]:
+        """Read every layer (spatial ones in WGS84), keyed by name, all of one version."""
+        with self._connect() as conn:
+            catalogue = self._catalogue(conn)
+            return {name: self._read(conn, name, catalogue) for name in catalogue}
+
+    def info(self) -> list[LayerInfo]:
+        """Describe every layer: feature count, geometry type and CRS ("None" for a table), as GDAL names them."""
+        out = []
+        with self._connect() as conn:
+            for name, spatial in self._catalogue(conn).items():
+                count = int(conn.execute(sa.text(f"SELECT count(*) FROM {_quoted(name)}")).scalar_one())
+                if not spatial:
+                    out.append(LayerInfo(name, count, "None", "None"))
+                    continue
+                gtype, srid = conn.execute(sa.text(
+                    "SELECT type, srid FROM geometry_columns WHERE f_table_schema = :s AND f_table_name = :t"),
+                    {"s": SCHEMA, "t": name}).one()
+                out.append(LayerInfo(name, count, _GDAL_TYPES.get(str(gtype).upper(), str(gtype)), f"EPSG:{srid}"))
+        return out
+
+    def _read(self, conn: Connection, name: str, catalogue: dict[str, bool]) -> Layer:
+        if name not in catalogue:
+            raise NotFoundError(f"unknown layer {name!r}; expected one of: {', '.join(catalogue)}", field="layer")
+        types = dict(conn.execute(sa.text(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = :s "
+            "AND table_name = :t ORDER BY ordinal_position"), {"s": SCHEMA, "t": name}).all())
+        sql = sa.text(f"SELECT * FROM {_quoted(name)} ORDER BY {ROW_COLUMN}")
+        spatial = catalogue[name]
+        if spatial:
+            geom = next(c for c, t in types.items() if t == "USER-DEFINED")
+            frame = gpd.read_postgis(sql, conn, geom_col=geom)
+            if frame.crs is None:  # an empty layer: no geometry to take the SRID from
+                frame = frame.set_crs(crs.WGS84)
+        else:
+            frame = pd.read_sql(sql, conn)
+        frame = frame.drop(columns=[ROW_COLUMN]).reset_index(drop=True)
+        for column, sql_type in types.items():
+            if column in frame.columns and column != ROW_COLUMN:
+                frame[column] = self._as_pyogrio_reads(frame[column], sql_type, spatial)
+        if spatial:  # the geometry column last, as a GeoPackage gives it
+            frame = frame[[c for c in frame.columns if c != geom] + [geom]]
+        return frame
+
+    @staticmethod
+    def _as_pyogrio_reads(col: pd.Series, sql_type: str, spatial: bool) -> pd.Series:
+        """A column with the dtype pyogrio gives for the same GeoPackage field."""
+        if sql_type in _INTEGER_SQL:
+            if col.isna().any():
+                return col.astype("float64") if spatial else col.astype("Int64")
+            return col.astype("int64")
+        if sql_type in _FLOAT_SQL:
+            return col.astype("float64")
+        if sql_type in _TEXT_SQL:
+            values = col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
+            return pd.Series(values, index=col.index, name=col.name)  # str, or object when all missing
+        if sql_type == "boolean":
+            return col if col.isna().any() else col.astype(bool)
+        return col
+
+    # -- writing -------------------------------------------------------------------------------------------
+
+    def _check(self, layers: Mapping[str, Layer]) -> None:
+        for name, frame in layers.items():
+            if not _NAME.match(name) or name in META_TABLES:
+                raise StoreError(f"layer {name!r}: a PostGIS layer name is lower-case letters, digits and _, "
+                                 f"at most 63, and not one of {', '.join(sorted(META_TABLES))}")
+            if ROW_COLUMN in frame.columns:
+                raise StoreError(f"layer {name!r}: the column name {ROW_COLUMN!r} is the store's own")
+            if is_spatial(frame) and (frame.crs is None or not frame.crs.equals(crs.WGS84)):
+                raise StoreError(f"layer {name!r} must be in WGS84 (EPSG:4326), got {frame.crs}")
+
+    def write(
+        self,
+        layers: Mapping[str, Layer],
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        """Replace all layers in one transaction, then give the store a new version.
+
+        A spatial layer must be in WGS84; it gets a GiST index on its geometry and one on
+        ``(geometry::geography)``. A layer without a geometry column becomes a plain table. On any
+        error nothing changes and a :class:`StoreError` names the layer."""
+        self._check(layers)
+        self.migrate()
+        with self._connect(write=True) as conn:
+            old = conn.execute(sa.text(f"SELECT name FROM {SCHEMA}.store_layers")).scalars().all()
+            for name in sorted(set(old) | set(layers)):
+                conn.execute(sa.text(f"DROP TABLE IF EXISTS {_quoted(name)}"))
+            conn.execute(sa.text(f"DELETE FROM {SCHEMA}.store_layers"))
+            for position, (name, frame) in enumerate(layers.items()):
+                try:
+                    with conn.begin_nested():  # a savepoint, so the error below is the layer's own
+                        spatial = self._write_layer(conn, name, frame)
+                except Exception as exc:
+                    raise StoreError(f"could not write layer {name!r} to {self.path}: {exc}",
+                                     file=self.path) from exc
+                conn.execute(sa.text(f"INSERT INTO {SCHEMA}.store_layers (position, name, spatial) "
+                                     "VALUES (:p, :n, :s)"), {"p": position, "n": name, "s": spatial})
+                if progress:
+                    progress(f"  wrote layer {name}: {len(frame)} features" if spatial
+                             else f"  wrote table {name}: {len(frame)} rows (no geometry)")
+            conn.execute(sa.text(f"DELETE FROM {SCHEMA}.store_meta"))
+            conn.execute(sa.text(f"INSERT INTO {SCHEMA}.store_meta (id, version, written_at) "
+                                 "VALUES (1, :v, now())"), {"v": uuid.uuid4().hex})
+
+    @staticmethod
+    def _write_layer(conn: Connection, name: str, frame: Layer) -> bool:
+        """Create one layer's table (numbered rows; indexes for a spatial one); return whether it is spatial."""
+        spatial = is_spatial(frame)
+        table = frame.copy()
+        table.insert(0, ROW_COLUMN, range(len(table)))
+        table = table.reset_index(drop=True)
+        if spatial:
+            table = _promote_to_multi(table)
+            geom = table.geometry.name
+            table.to_postgis(name, conn, schema=SCHEMA, if_exists="fail", index=False)
+            conn.execute(sa.text(f'CREATE INDEX "{name[:50]}_geog_idx" ON {_quoted(name)} '
+                                 f'USING gist (("{geom}"::geography))'))
+        else:
+            pd.DataFrame(table).to_sql(name, conn, schema=SCHEMA, if_exists="fail", index=False)
+        conn.execute(sa.text(f"ALTER TABLE {_quoted(name)} ADD PRIMARY KEY ({ROW_COLUMN})"))
+        conn.execute(sa.text(f"ANALYZE {_quoted(name)}"))
+        return spatial
+
+
+__all__ = ["META_TABLES", "SCHEMA", "PostGISStore", "is_postgis_url"]
