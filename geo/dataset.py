@@ -168,7 +168,7 @@ def _content_version(path: Path) -> str:
 
 def _check_integrity(path: Path) -> None:
     """Raise when SQLite finds the GeoPackage damaged (a truncated or overwritten file)."""
-    con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    con = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
     try:
         (result,) = con.execute("PRAGMA quick_check").fetchone()
     finally:

@@ -53,3 +53,9 @@ def test_live_dataset_follows_the_file(store_path, tmp_path):
     path.write_bytes(path.read_bytes()[:2048])
     with pytest.raises(StoreUnavailable, match="damaged or incomplete"):
         live.current()
+
+
+def test_a_relative_store_path_loads(store_path, tmp_path, monkeypatch):
+    shutil.copy(store_path, tmp_path / "corridors.gpkg")
+    monkeypatch.chdir(tmp_path)
+    assert LiveDataset("corridors.gpkg").current().layer("parks") is not None  # as `make serve` passes it
