@@ -251,8 +251,11 @@ def data_subject(data: Data) -> exports.Subject:
         return subject
     if _one("layer"):
         return exports.Layer(str(_one("layer")), _filters(data))
-    raise ValidationError("give layer=<name>, a buffer query (qlon and qlat, or qfeature, with qr) or industry",
-                          field="layer")
+    wanted = _filters(data)
+    if len(wanted.corridor) == 1 and wanted.as_params().keys() == {"corridor"}:
+        return exports.Corridor(wanted.corridor[0])  # a corridor's parks and projects, as `run.py export --corridor`
+    raise ValidationError("give layer=<name>, a buffer query (qlon and qlat, or qfeature, with qr), industry, or "
+                          "one corridor", field="layer")
 
 
 @bp.get("/data.<fmt>")

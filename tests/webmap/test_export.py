@@ -351,3 +351,18 @@ def test_a_repeated_map_is_drawn_once_per_data_version(store_path):
     again = client.get(url)
     assert first.status_code == again.status_code == 200 and first.data == again.data
     assert memo.hits == hits + 1
+
+
+def test_a_corridor_download_matches_the_cli(client, store_path, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    web = client.get("/export/data.geojson?corridor=luo-mian")
+    assert web.status_code == 200
+    out = tmp_path / "luo-mian.geojson"
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "run.py", "export", "--out", str(out), "--corridor", "luo-mian",
+                          "--store", str(store_path)], cwd=root, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert out.read_bytes() == web.data
