@@ -41,6 +41,17 @@ from sqlalchemy.pool import NullPool
 from geo import crs
 from geo.errors import NotFoundError, StoreError
 from geo.store import Layer, LayerInfo, is_spatial
+from geo.store_queries import (
+    DISTANCE_COLUMN,
+    Where,
+    check_bbox,
+    check_geometry,
+    check_layer,
+    check_page,
+    check_radius,
+    check_where,
+    key_column,
+)
 
 #: The schema holding the store's tables.
 SCHEMA = "corridors"
@@ -70,6 +81,11 @@ def _sqlalchemy_url(url: str) -> sa.URL:
     if not parsed.drivername.startswith("postgresql"):
         raise StoreError(f"not a PostgreSQL URL: {parsed.render_as_string(hide_password=True)}")
     return parsed.set(drivername="postgresql+psycopg")
+
+
+def _ident(name: str) -> str:
+    """A column name as a quoted SQL identifier (names come from the table's own columns)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _quoted(name: str) -> str:
@@ -214,9 +230,7 @@ class PostGISStore:
     def _read(self, conn: Connection, name: str, catalogue: dict[str, bool]) -> Layer:
         if name not in catalogue:
             raise NotFoundError(f"unknown layer {name!r}; expected one of: {', '.join(catalogue)}", field="layer")
-        types = dict(conn.execute(sa.text(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = :s "
-            "AND table_name = :t ORDER BY ordinal_position"), {"s": SCHEMA, "t": name}).all())
+        types = self._columns(conn, name)
         sql = sa.text(f"SELECT * FROM {_quoted(name)} ORDER BY {ROW_COLUMN}")
         spatial = catalogue[name]
         if spatial:
@@ -233,6 +247,100 @@ class PostGISStore:
         if spatial:  # the geometry column last, as a GeoPackage gives it
             frame = frame[[c for c in frame.columns if c != geom] + [geom]]
         return frame
+
+    @staticmethod
+    def _columns(conn: Connection, name: str) -> dict[str, str]:
+        """A layer table's columns (``store_row`` included) and their SQL types, in table order."""
+        return dict(conn.execute(sa.text(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = :s "
+            "AND table_name = :t ORDER BY ordinal_position"), {"s": SCHEMA, "t": name}).all())
+
+    # -- queries in SQL (geo.store_queries: the same calls on the GeoPackage store) --------------------------
+
+    def near(self, layer: str, geometry_wgs84: shapely.Geometry, radius_m: float, *, limit: int | None = None,
+             offset: int = 0, where: Where | None = None) -> gpd.GeoDataFrame:
+        """Rows of a layer within ``radius_m`` (geodesic, WGS84 spheroid) of a WGS84 geometry, in SQL.
+
+        ``ST_DWithin(geometry::geography, …)`` finds them through the layer's geography GiST index;
+        ``distance_km`` is ``ST_Distance`` of the two geographies (spheroid) / 1000, not rounded. Ordered
+        by distance, then id; ``where`` keeps rows whose text column holds one of the values given."""
+        with self._connect() as conn:
+            sql, params, types, geom = self._near_statement(conn, layer, geometry_wgs84, radius_m, limit=limit,
+                                                            offset=offset, where=where)
+            return self._select(conn, sql, params, types, geom)
+
+    def in_bbox(self, layer: str, west: float, south: float, east: float, north: float, *,
+                limit: int | None = None, offset: int = 0, where: Where | None = None) -> gpd.GeoDataFrame:
+        """Rows whose bounding box meets a WGS84 box (``&&``, the geometry GiST index), in stored order."""
+        w, s, e, n = check_bbox(west, south, east, north)
+        limit, offset = check_page(limit, offset)
+        with self._connect() as conn:
+            types, geom, clauses, params = self._prepare(conn, layer, where)
+            clauses.insert(0, f"{_ident(geom)} && ST_MakeEnvelope(:west, :south, :east, :north, 4326)")
+            sql = (f"SELECT * FROM {_quoted(layer)} WHERE {' AND '.join(clauses)} ORDER BY {ROW_COLUMN} "
+                   "LIMIT :limit OFFSET :offset")
+            params |= {"west": w, "south": s, "east": e, "north": n, "limit": limit, "offset": offset}
+            return self._select(conn, sql, params, types, geom)
+
+    def by_id(self, layer: str, id: str) -> gpd.GeoDataFrame:
+        """The rows of a layer with this id (``code`` for a layer without ``id``); NotFoundError if none."""
+        with self._connect() as conn:
+            types, geom, _, _ = self._prepare(conn, layer, None)
+            key = key_column(layer, list(types))
+            sql = f"SELECT * FROM {_quoted(layer)} WHERE {_ident(key)} = :id ORDER BY {ROW_COLUMN}"
+            out = self._select(conn, sql, {"id": str(id)}, types, geom)
+        if out.empty:
+            raise NotFoundError(f"unknown id {id!r} in layer {layer!r}", field="id")
+        return out
+
+    def _prepare(self, conn: Connection, layer: object, where: Where | None
+                 ) -> tuple[dict[str, str], str, list[str], dict[str, object]]:
+        """Check a layer and a filter against the store; return (column types, geometry column, SQL
+        conditions of the filter, their bound values)."""
+        name = check_layer(layer, self._catalogue(conn))
+        types = self._columns(conn, name)
+        geom = next(c for c, t in types.items() if t == "USER-DEFINED")
+        columns = [c for c in types if c != ROW_COLUMN]
+        filters = check_where(name, where, [c for c in columns if types[c] in _TEXT_SQL], columns)
+        clauses, params = [], {}
+        for i, (column, values) in enumerate(filters.items()):
+            clauses.append(f"{_ident(column)} = ANY(:where_{i})")
+            params[f"where_{i}"] = values
+        return types, geom, clauses, params
+
+    def _near_statement(self, conn: Connection, layer: str, geometry_wgs84: shapely.Geometry, radius_m: float,
+                        *, limit: int | None, offset: int, where: Where | None
+                        ) -> tuple[str, dict[str, object], dict[str, str], str]:
+        """The SQL of :meth:`near`, its bound values, the layer's column types and geometry column."""
+        geometry, radius = check_geometry(geometry_wgs84), check_radius(radius_m)
+        limit, offset = check_page(limit, offset)
+        types, geom, clauses, params = self._prepare(conn, layer, where)
+        g, key = _ident(geom), _ident(key_column(layer, list(types)))
+        query = "ST_GeomFromText(:wkt, 4326)::geography"
+        # the cast written as the index is: ("geometry"::geography)
+        clauses.insert(0, f"ST_DWithin({g}::geography, {query}, :radius)")
+        sql = (f"SELECT *, ST_Distance({g}::geography, {query}) / 1000.0 AS {DISTANCE_COLUMN} "
+               f"FROM {_quoted(layer)} WHERE {' AND '.join(clauses)} "
+               f'ORDER BY {DISTANCE_COLUMN}, {key} COLLATE "C", {ROW_COLUMN} LIMIT :limit OFFSET :offset')
+        params |= {"wkt": shapely.to_wkt(geometry, rounding_precision=-1), "radius": radius,
+                   "limit": limit, "offset": offset}
+        return sql, params, types, geom
+
+    def _select(self, conn: Connection, sql: str, params: Mapping[str, object], types: dict[str, str],
+                geom: str) -> gpd.GeoDataFrame:
+        """Run a query of a spatial layer; give its rows as :meth:`read` would (``distance_km`` before the
+        geometry when there is one)."""
+        frame = gpd.read_postgis(sa.text(sql), conn, geom_col=geom, params=dict(params))
+        if frame.crs is None:  # no rows: no geometry to take the SRID from
+            frame = frame.set_crs(crs.WGS84, allow_override=True)
+        frame = frame.drop(columns=[ROW_COLUMN]).reset_index(drop=True)
+        for column, sql_type in types.items():
+            if column in frame.columns and column != ROW_COLUMN:
+                frame[column] = self._as_pyogrio_reads(frame[column], sql_type, True)
+        if DISTANCE_COLUMN in frame.columns:
+            frame[DISTANCE_COLUMN] = frame[DISTANCE_COLUMN].astype("float64")
+        front = [c for c in frame.columns if c not in (geom, DISTANCE_COLUMN)]
+        return frame[front + [c for c in (DISTANCE_COLUMN, geom) if c in frame.columns]]
 
     @staticmethod
     def _as_pyogrio_reads(col: pd.Series, sql_type: str, spatial: bool) -> pd.Series:

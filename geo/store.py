@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import shapely
 
 from geo import crs
 from geo.errors import NotFoundError, StoreError
@@ -28,6 +29,7 @@ from geo.schema import LAYER_NAMES
 
 if TYPE_CHECKING:
     from geo.postgis import PostGISStore
+    from geo.store_queries import MemoryQueries
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The app's own store, in Flask's instance folder (``geo.settings`` names it; a clean never removes it).
@@ -143,6 +145,36 @@ class GeoPackageStore:
             meta = pyogrio.read_info(self.path, layer=name)
             out.append(LayerInfo(name, int(meta["features"]), str(meta["geometry_type"]), str(meta["crs"])))
         return out
+
+    # -- queries, answered in memory (geo.store_queries; PostGISStore answers the same calls in SQL) --------
+
+    def _queries(self) -> MemoryQueries:
+        """The layers read once into a :class:`~geo.store_queries.MemoryQueries`, re-read when the file changes."""
+        from geo.store_queries import MemoryQueries
+
+        self._require()
+        stat = self.path.stat()
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        cached = getattr(self, "_memory", None)
+        if cached is None or cached[0] != key:
+            cached = (key, MemoryQueries(self.read_all()))
+            self._memory = cached
+        return cached[1]
+
+    def near(self, layer: str, geometry_wgs84: shapely.Geometry, radius_m: float, *, limit: int | None = None,
+             offset: int = 0, where: Mapping[str, Sequence[str]] | None = None) -> gpd.GeoDataFrame:
+        """Rows within ``radius_m`` (geodesic) of a WGS84 geometry, nearest first (see geo.store_queries)."""
+        return self._queries().near(layer, geometry_wgs84, radius_m, limit=limit, offset=offset, where=where)
+
+    def in_bbox(self, layer: str, west: float, south: float, east: float, north: float, *,
+                limit: int | None = None, offset: int = 0,
+                where: Mapping[str, Sequence[str]] | None = None) -> gpd.GeoDataFrame:
+        """Rows whose bounding box meets a WGS84 box, in stored order (see geo.store_queries)."""
+        return self._queries().in_bbox(layer, west, south, east, north, limit=limit, offset=offset, where=where)
+
+    def by_id(self, layer: str, id: str) -> gpd.GeoDataFrame:
+        """The rows of a layer with this id (``code`` for the districts); NotFoundError if none."""
+        return self._queries().by_id(layer, id)
 
     def write(
         self,
