@@ -6,8 +6,8 @@ depend only on this version and their parameters. A layer without geometry (the 
 sources, ``sources``) is kept as a plain DataFrame beside the spatial layers; spatial code (the
 query engine, belts, joins) sees only the spatial ones (:attr:`Dataset.spatial`). Every record of a
 spatial layer carries its source's title, kind, date and publisher, joined from the register by
-``source_id`` once per version (:func:`geo.citations.with_sources`), so every answer shows them. A caller takes one snapshot and uses it for a
-whole answer, so an answer never mixes two versions.
+``source_id`` once per version (:func:`geo.citations.with_sources`), so every answer shows them.
+A caller takes one snapshot and uses it for a whole answer, so an answer never mixes two versions.
 
 A :class:`LiveDataset` hands out the snapshot of the store as it is now: every call checks the
 store file (one ``stat``), and when a build has replaced it, loads the new version once (other

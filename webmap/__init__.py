@@ -1,8 +1,8 @@
 """webmap: the Flask app of the Luoyang industrial-corridor map.
 
-``create_app(test_config=None)`` builds the app: defaults in one mapping, overridden by environment
-variables, then by ``test_config``; one blueprint per feature. Views only turn requests into plain
-arguments, call ``geo``, and turn its results into responses.
+``create_app(test_config=None)`` builds the app: the settings (``geo.settings``) from the environment,
+overridden by ``test_config``, checked once; one blueprint per feature. Views only turn requests into
+plain arguments, call ``geo``, and turn its results into responses.
 """
 
 from __future__ import annotations
