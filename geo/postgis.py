@@ -15,7 +15,14 @@ run by every write):
 
 :meth:`~PostGISStore.write` replaces every layer in ONE transaction: a failure in any layer (named in
 the :class:`~geo.errors.StoreError`) leaves the previous layers and version as they were. Readers
-take a shared advisory lock and a write an exclusive one, so a read never sees half a write.
+take a shared advisory lock and a write an exclusive one, so a read never sees half a write. A write
+also gives every layer with an ``id`` column a b-tree index on it (what :meth:`~PostGISStore.by_id` uses).
+
+A store keeps one SQLAlchemy engine with a small pool of connections (made on first use; a forked child
+makes its own). :meth:`~PostGISStore.close` (or leaving ``with PostGISStore(url) as store:``) closes
+them. The layer list and each table's columns are kept per data version (``store_meta.version``): every
+call checks the version in one query and reads them again only when it changed, so a write by another
+process is seen by the next call.
 
 Reading gives what the GeoPackage store gives for the same layers (same columns with the geometry
 last, dtypes and values, rows in the order written): integer columns come back as ``int64``, or
@@ -25,18 +32,23 @@ missing values (``object`` when every value is missing), as pyogrio reads a GeoP
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 from geo import crs
 from geo.errors import NotFoundError, StoreError
@@ -69,6 +81,11 @@ _GDAL_TYPES = {t.upper(): t for t in ("Point", "LineString", "Polygon", "MultiPo
 _INTEGER_SQL = {"smallint", "integer", "bigint"}
 _FLOAT_SQL = {"real", "double precision", "numeric"}
 _TEXT_SQL = {"text", "character varying", "character"}
+#: Connections a store keeps open (and how many more it may open when they are all busy).
+POOL_SIZE = 2
+POOL_OVERFLOW = 3
+#: Stores with an open pool, so a test session can close them all before its cluster stops.
+_OPEN_STORES: weakref.WeakSet[PostGISStore] = weakref.WeakSet()
 
 
 def is_postgis_url(location: object) -> bool:
@@ -110,14 +127,61 @@ def _promote_to_multi(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
+@dataclass
+class _Meta:
+    """What a store knows of one data version: its layers (name -> spatial) and their tables' columns."""
+
+    version: str
+    layers: dict[str, bool]
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
 class PostGISStore:
     """The layers in a PostGIS database (schema ``corridors``, SRID 4326), replaced in one transaction."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._sa_url = _sqlalchemy_url(url)
-        # NullPool: no connection is kept between calls (nothing to hand over across a fork, nothing left open)
-        self._engine = sa.create_engine(self._sa_url, poolclass=NullPool)
+        self._engine_lock = threading.Lock()
+        self._engine_obj: sa.Engine | None = None
+        self._engine_pid: int | None = None
+        self._meta: _Meta | None = None
+
+    @property
+    def _engine(self) -> sa.Engine:
+        """The store's engine, made on first use: a small pool, each connection pinged before use."""
+        with self._engine_lock:
+            if self._engine_obj is not None and self._engine_pid != os.getpid():
+                # forked: leave the parent's connections to the parent, open our own
+                self._engine_obj.dispose(close=False)
+                self._engine_obj = None
+            if self._engine_obj is None:
+                self._engine_obj = sa.create_engine(self._sa_url, poolclass=QueuePool, pool_size=POOL_SIZE,
+                                                    max_overflow=POOL_OVERFLOW, pool_pre_ping=True,
+                                                    pool_timeout=30)
+                self._engine_pid = os.getpid()
+                _OPEN_STORES.add(self)
+            return self._engine_obj
+
+    def close(self) -> None:
+        """Close the store's connections and forget what it knew; the next call opens new ones."""
+        with self._engine_lock:
+            engine, self._engine_obj, self._meta = self._engine_obj, None, None
+            _OPEN_STORES.discard(self)
+        if engine is not None:
+            engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @staticmethod
+    def close_all() -> None:
+        """Close every store's connections (a test session does so before it stops its server)."""
+        for store in list(_OPEN_STORES):
+            store.close()
 
     @property
     def path(self) -> str:
@@ -131,16 +195,26 @@ class PostGISStore:
 
     @contextmanager
     def _connect(self, *, write: bool = False) -> Iterator[Connection]:
-        """A transaction holding the store's advisory lock (exclusive to write, shared to read)."""
+        """A transaction holding the store's advisory lock (exclusive to write, shared to read).
+
+        Every read takes the shared lock, the queries too: a query is two statements (the version
+        check of :meth:`_current`, then the SELECT built from the columns known for that version), and
+        under READ COMMITTED each statement sees what was committed when it started, so without the
+        lock a write committed between the two could swap the table under the cached columns. The
+        lock costs one round trip on a pooled connection; a write waits for the reads holding it."""
         try:
             conn = self._engine.connect()
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot connect to the PostGIS store {self.path}: {exc.orig}",
                              file=self.path) from None
-        with conn, conn.begin():
-            lock = "pg_advisory_xact_lock" if write else "pg_advisory_xact_lock_shared"
-            conn.execute(sa.text(f"SELECT {lock}(:key)"), {"key": LOCK_KEY})
-            yield conn
+        try:
+            with conn, conn.begin():
+                lock = "pg_advisory_xact_lock" if write else "pg_advisory_xact_lock_shared"
+                conn.execute(sa.text(f"SELECT {lock}(:key)"), {"key": LOCK_KEY})
+                yield conn
+        except sa.exc.DBAPIError:
+            self._meta = None  # e.g. the schema dropped behind our back: look everything up again
+            raise
 
     def _has_store(self, conn: Connection) -> bool:
         return conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"),
@@ -152,11 +226,27 @@ class PostGISStore:
             raise NotFoundError(f"no store in {self.path}; build it with `python run.py build --out URL`",
                                 file=self.path)
 
+    def _current(self, conn: Connection) -> _Meta:
+        """The layers and columns of the version in the database: the kept ones if the version is the
+        same (one query), else read again. NotFoundError when nothing was written."""
+        meta = self._meta
+        if meta is None:
+            self._require(conn)  # store_meta may not exist yet
+        # once seen, store_meta stays (migrations add tables, none drops it)
+        version = conn.execute(sa.text(f"SELECT version FROM {SCHEMA}.store_meta")).scalar_one_or_none()
+        if version is None:
+            self._meta = None
+            self._require(conn)
+        if meta is not None and meta.version == str(version):
+            return meta
+        rows = conn.execute(sa.text(f"SELECT name, spatial FROM {SCHEMA}.store_layers ORDER BY position"))
+        meta = _Meta(str(version), {str(name): bool(spatial) for name, spatial in rows})
+        self._meta = meta
+        return meta
+
     def _catalogue(self, conn: Connection) -> dict[str, bool]:
         """The layers, in the order written, each with whether it is spatial."""
-        self._require(conn)
-        rows = conn.execute(sa.text(f"SELECT name, spatial FROM {SCHEMA}.store_layers ORDER BY position"))
-        return {str(name): bool(spatial) for name, spatial in rows}
+        return self._current(conn).layers
 
     # -- schema --------------------------------------------------------------------------------------------
 
@@ -193,8 +283,7 @@ class PostGISStore:
     def data_version(self) -> str:
         """The version of the layers: a new string after every successful write."""
         with self._connect() as conn:
-            self._require(conn)
-            return str(conn.execute(sa.text(f"SELECT version FROM {SCHEMA}.store_meta")).scalar_one())
+            return self._current(conn).version
 
     def layer_names(self) -> list[str]:
         """Return the names of the layers, in the order they were written."""
@@ -204,13 +293,13 @@ class PostGISStore:
     def read(self, name: str) -> Layer:
         """Read a whole layer: a GeoDataFrame in WGS84 (EPSG:4326), or a DataFrame for a table."""
         with self._connect() as conn:
-            return self._read(conn, name, self._catalogue(conn))
+            return self._read(conn, name, self._current(conn))
 
     def read_all(self) -> dict[str, Layer]:
         """Read every layer (spatial ones in WGS84), keyed by name, all of one version."""
         with self._connect() as conn:
-            catalogue = self._catalogue(conn)
-            return {name: self._read(conn, name, catalogue) for name in catalogue}
+            meta = self._current(conn)
+            return {name: self._read(conn, name, meta) for name in meta.layers}
 
     def info(self) -> list[LayerInfo]:
         """Describe every layer: feature count, geometry type and CRS ("None" for a table), as GDAL names them."""
@@ -227,10 +316,11 @@ class PostGISStore:
                 out.append(LayerInfo(name, count, _GDAL_TYPES.get(str(gtype).upper(), str(gtype)), f"EPSG:{srid}"))
         return out
 
-    def _read(self, conn: Connection, name: str, catalogue: dict[str, bool]) -> Layer:
+    def _read(self, conn: Connection, name: str, meta: _Meta) -> Layer:
+        catalogue = meta.layers
         if name not in catalogue:
             raise NotFoundError(f"unknown layer {name!r}; expected one of: {', '.join(catalogue)}", field="layer")
-        types = self._columns(conn, name)
+        types = self._columns(conn, name, meta)
         sql = sa.text(f"SELECT * FROM {_quoted(name)} ORDER BY {ROW_COLUMN}")
         spatial = catalogue[name]
         if spatial:
@@ -249,11 +339,17 @@ class PostGISStore:
         return frame
 
     @staticmethod
-    def _columns(conn: Connection, name: str) -> dict[str, str]:
-        """A layer table's columns (``store_row`` included) and their SQL types, in table order."""
-        return dict(conn.execute(sa.text(
+    def _columns(conn: Connection, name: str, meta: _Meta) -> dict[str, str]:
+        """A layer table's columns (``store_row`` included) and their SQL types, in table order; kept
+        with ``meta``, the version :meth:`_current` gave in the same transaction."""
+        if name in meta.columns:
+            return meta.columns[name]
+        types = dict(conn.execute(sa.text(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = :s "
             "AND table_name = :t ORDER BY ordinal_position"), {"s": SCHEMA, "t": name}).all())
+        if name in meta.layers:
+            meta.columns[name] = types
+        return types
 
     # -- queries in SQL (geo.store_queries: the same calls on the GeoPackage store) --------------------------
 
@@ -297,8 +393,9 @@ class PostGISStore:
                  ) -> tuple[dict[str, str], str, list[str], dict[str, object]]:
         """Check a layer and a filter against the store; return (column types, geometry column, SQL
         conditions of the filter, their bound values)."""
-        name = check_layer(layer, self._catalogue(conn))
-        types = self._columns(conn, name)
+        meta = self._current(conn)
+        name = check_layer(layer, meta.layers)
+        types = self._columns(conn, name, meta)
         geom = next(c for c, t in types.items() if t == "USER-DEFINED")
         columns = [c for c in types if c != ROW_COLUMN]
         filters = check_where(name, where, [c for c in columns if types[c] in _TEXT_SQL], columns)
@@ -330,9 +427,13 @@ class PostGISStore:
                 geom: str) -> gpd.GeoDataFrame:
         """Run a query of a spatial layer; give its rows as :meth:`read` would (``distance_km`` before the
         geometry when there is one)."""
-        frame = gpd.read_postgis(sa.text(sql), conn, geom_col=geom, params=dict(params))
-        if frame.crs is None:  # no rows: no geometry to take the SRID from
-            frame = frame.set_crs(crs.WGS84, allow_override=True)
+        # not gpd.read_postgis: it looks the SRID up in spatial_ref_sys (one more query and a table
+        # reflection per call); every layer here is SRID 4326. Rows as pandas.read_sql builds them.
+        result = conn.execute(sa.text(sql), dict(params))
+        rows = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()), coerce_float=True)
+        rows[geom] = gpd.GeoSeries(shapely.from_wkb(rows[geom].to_numpy(dtype=object)), index=rows.index,
+                                   crs=crs.WGS84)
+        frame = gpd.GeoDataFrame(rows, geometry=geom, crs=crs.WGS84)
         frame = frame.drop(columns=[ROW_COLUMN]).reset_index(drop=True)
         for column, sql_type in types.items():
             if column in frame.columns and column != ROW_COLUMN:
@@ -418,6 +519,8 @@ class PostGISStore:
                                  f'USING gist (("{geom}"::geography))'))
         else:
             pd.DataFrame(table).to_sql(name, conn, schema=SCHEMA, if_exists="fail", index=False)
+        if "id" in table.columns:  # by_id looks rows up by it
+            conn.execute(sa.text(f'CREATE INDEX "{name[:50]}_id_idx" ON {_quoted(name)} ("id")'))
         conn.execute(sa.text(f"ALTER TABLE {_quoted(name)} ADD PRIMARY KEY ({ROW_COLUMN})"))
         conn.execute(sa.text(f"ANALYZE {_quoted(name)}"))
         return spatial

@@ -73,4 +73,8 @@ def postgis_url() -> Iterator[str]:
             url = stack.enter_context(postgis_cluster())
         except ClusterUnavailable as exc:
             pytest.fail(f"{exc} (install it with scripts/install_postgis.sh, as make test does)")
+        from geo.postgis import PostGISStore
+
+        # runs before the cluster stops (an ExitStack unwinds last-in first): no pooled connection outlives it
+        stack.callback(PostGISStore.close_all)
         yield url

@@ -11,7 +11,7 @@ Alembic schema and the geography index that geodesic queries use.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -71,14 +71,16 @@ def fresh_postgis_url(postgis_url: str, postgis_template: str) -> str:
 
 
 @pytest.fixture(params=["geopackage", "postgis"])
-def handle(request: pytest.FixtureRequest, tmp_path) -> Handle:
+def handle(request: pytest.FixtureRequest, tmp_path) -> Iterator[Handle]:
     """A new, empty store of each kind."""
     if request.param == "geopackage":
         path = tmp_path / "corridors.gpkg"
-        return Handle(GeoPackageStore(path), lambda: _content_version(path))
+        yield Handle(GeoPackageStore(path), lambda: _content_version(path))
+        return
     store = open_store(request.getfixturevalue("fresh_postgis_url"))
     assert isinstance(store, PostGISStore)
-    return Handle(store, store.data_version)
+    with store:
+        yield Handle(store, store.data_version)
 
 
 @pytest.fixture(scope="module")
@@ -177,8 +179,9 @@ def test_a_write_replaces_every_layer_and_the_version(handle, real_layers):
 
 
 @pytest.fixture()
-def postgis(fresh_postgis_url) -> PostGISStore:
-    return PostGISStore(fresh_postgis_url)
+def postgis(fresh_postgis_url) -> Iterator[PostGISStore]:
+    with PostGISStore(fresh_postgis_url) as store:
+        yield store
 
 
 def _engine(store: PostGISStore) -> sa.Engine:
@@ -234,6 +237,8 @@ def test_spatial_layers_are_srid_4326_with_a_geography_index_that_dwithin_uses(p
             indexes = conn.execute(sa.text("SELECT indexdef FROM pg_indexes WHERE schemaname = :s AND tablename = :t"),
                                    {"s": SCHEMA, "t": name}).scalars().all()
             assert any("USING gist (((geometry)::geography))" in d for d in indexes), indexes
+            if "id" in real_layers[name].columns:
+                assert any(f"{name}_id_idx ON corridors.{name} USING btree (id)" in d for d in indexes), indexes
         conn.execute(sa.text("SET enable_seqscan = off"))
         plan = "\n".join(conn.execute(sa.text(
             f"EXPLAIN SELECT id FROM {SCHEMA}.parks WHERE ST_DWithin(geometry::geography, "
@@ -257,3 +262,31 @@ def test_an_unreachable_server_is_a_store_error(tmp_path):
     store = PostGISStore(f"postgresql://nobody@/corridors?host={tmp_path}&port=1")
     with pytest.raises(StoreError, match="cannot connect to the PostGIS store"):
         store.exists()
+
+
+def test_a_write_by_another_store_is_seen_at_once(postgis, fresh_postgis_url, real_layers):
+    postgis.write(real_layers)
+    assert postgis.layer_names() == [*SPATIAL, "sources"]
+    assert "name_en" in postgis.read("parks").columns  # the catalogue and parks' columns now kept
+    parks = real_layers["parks"].rename(columns={"name_en": "label"})
+    with PostGISStore(fresh_postgis_url) as other:  # as another process would
+        other.write({"parks": parks})
+        version = other.data_version()
+    assert postgis.data_version() == version
+    assert postgis.layer_names() == ["parks"]
+    assert list(postgis.read("parks").columns) == list(parks.columns)
+    assert set(postgis.near("parks", shapely.Point(112.45, 34.62), 50_000).columns) >= {"label", "distance_km"}
+
+
+def test_a_store_closes_its_pool_and_opens_it_again(postgis, real_layers):
+    postgis.write(real_layers)
+    engine = postgis._engine
+    assert postgis._engine is engine  # one engine for every call
+    assert engine.pool.checkedout() == 0 and engine.pool.checkedin() >= 1
+    postgis.close()
+    assert engine.pool.checkedin() == 0
+    assert postgis.layer_names() == [*SPATIAL, "sources"]  # a new pool on the next call
+    assert postgis._engine is not engine
+    with postgis as same:
+        assert same is postgis
+    assert postgis._engine_obj is None

@@ -9,6 +9,7 @@ Both are checked against ``QueryEngine.near`` (the app's query) and against the 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import geopandas as gpd
@@ -67,10 +68,10 @@ def gpkg_store(real_layers, tmp_path_factory) -> GeoPackageStore:
 
 
 @pytest.fixture(scope="module")
-def pg_store(real_layers, postgis_url) -> PostGISStore:
-    store = PostGISStore(_new_database(postgis_url))
-    store.write(real_layers)
-    return store
+def pg_store(real_layers, postgis_url) -> Iterator[PostGISStore]:
+    with PostGISStore(_new_database(postgis_url)) as store:
+        store.write(real_layers)
+        yield store
 
 
 @pytest.fixture(params=["geopackage", "postgis"])
@@ -247,7 +248,7 @@ def test_explain_near_uses_the_geography_index(postgis_url):
     store = PostGISStore(_new_database(postgis_url))
     store.write({"points": points})
     point = shapely.Point(112.45, 34.62)
-    with store._connect() as conn:
+    with store, store._connect() as conn:
         sql, params, _, _ = store._near_statement(conn, "points", point, 1000, limit=None, offset=0,
                                                   where={"status": ["planned"]})
         assert '"geometry"::geography' in sql
@@ -258,3 +259,34 @@ def test_explain_near_uses_the_geography_index(postgis_url):
     dist = np.asarray(crs.geodesic_distance_m(point.x, point.y, points.geometry.x, points.geometry.y))
     assert set(got["id"]) == set(points["id"][dist <= 10_000])
     np.testing.assert_allclose(got["distance_km"], np.sort(dist[dist <= 10_000]) / 1000, rtol=0, atol=1e-6)
+    store.close()
+
+
+def test_by_id_uses_the_id_index(pg_store):
+    with pg_store._connect() as conn:
+        conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(conn.execute(sa.text(
+            "EXPLAIN SELECT * FROM corridors.parks WHERE id = 'x' ORDER BY store_row")).scalars())
+    assert "parks_id_idx" in plan, plan
+
+
+def test_queries_reuse_the_connection_and_the_catalogue(pg_store):
+    """A query on a known version: one pooled connection, and only the version is looked up again."""
+    pg_store.by_id("parks", pg_store.read("parks")["id"].iat[0])  # the catalogue and parks' columns known
+    statements: list[str] = []
+    engine = pg_store._engine
+
+    def record(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        connects = engine.pool.checkedin() + engine.pool.checkedout()
+        for _ in range(3):
+            assert len(pg_store.near("parks", shapely.Point(112.45, 34.62), 10_000)) > 0
+        assert engine.pool.checkedin() + engine.pool.checkedout() == connects and engine.pool.checkedout() == 0
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    catalogue = [s for s in statements if "store_layers" in s or "information_schema" in s or "to_regclass" in s]
+    assert catalogue == [], catalogue
+    assert sum("store_meta" in s for s in statements) == 3
