@@ -6,12 +6,19 @@ The spatial layers come first, in ``geo.schema.LAYER_NAMES`` order; any other la
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from geo import io
 from geo.schema import LAYER_NAMES
 from geo.store import GeoPackageStore, Layer, is_spatial, open_store
+
+
+def in_store_order(layers: Mapping[str, Layer]) -> dict[str, Layer]:
+    """The layers in the order a build writes them: the spatial layers of ``LAYER_NAMES``, then the rest."""
+    ordered = {name: layers[name] for name in LAYER_NAMES if name in layers}
+    ordered.update((name, frame) for name, frame in layers.items() if name not in ordered)
+    return ordered
 
 
 def build_store(
@@ -24,9 +31,7 @@ def build_store(
     """Validate the sources and write the WGS84 GeoPackage; return the layers written."""
     say = progress or (lambda _msg: None)
     say(f"reading sources from {sources_dir} and boundaries from {boundaries}")
-    layers = io.read_sources(Path(sources_dir), Path(boundaries))
-    ordered = {name: layers[name] for name in LAYER_NAMES if name in layers}
-    ordered.update((name, frame) for name, frame in layers.items() if name not in ordered)
+    ordered = in_store_order(io.read_sources(Path(sources_dir), Path(boundaries)))
     for name, frame in ordered.items():
         say(f"  validated {name}: {len(frame)} records")
     store: GeoPackageStore = open_store(out)

@@ -26,6 +26,15 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def real_layers() -> dict:
+    """The repository's layers as ``run.py build`` writes them (spatial layers first, then the register)."""
+    from geo.build import in_store_order
+    from geo.io import read_sources
+
+    return in_store_order(read_sources())
+
+
+@pytest.fixture(scope="session")
 def store(store_path: Path) -> GeoPackageStore:
     """The built store, opened."""
     return GeoPackageStore(store_path)

@@ -141,3 +141,30 @@ if __name__ == "__main__":  # python tests/postgis_cluster.py: start one, print 
         print(f"up in {time.perf_counter() - t0:.2f} s: {url}")
         t1 = time.perf_counter()
     print(f"stopped and removed in {time.perf_counter() - t1:.2f} s")
+
+
+def database_url(url: str, name: str) -> str:
+    """The URL of database ``name`` in the cluster of ``url``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def new_database(url: str, name: str, template: str | None = None) -> str:
+    """Create database ``name`` in the cluster of ``url`` (from ``template``, else empty with PostGIS); its URL."""
+    import sqlalchemy as sa
+
+    def engine(database: str, **kwargs):
+        return sa.create_engine(database_url(url, database).replace("postgresql:", "postgresql+psycopg:", 1),
+                                poolclass=sa.pool.NullPool, **kwargs)
+
+    admin = engine("postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    admin.dispose()
+    if template is None:
+        created = engine(name)
+        with created.begin() as conn:
+            conn.execute(sa.text("CREATE EXTENSION postgis"))
+        created.dispose()
+    return database_url(url, name)

@@ -13,19 +13,17 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 import pytest
 import shapely
 import sqlalchemy as sa
 
-from geo import io
 from geo.dataset import _content_version
 from geo.errors import NotFoundError, StoreError
 from geo.postgis import SCHEMA, PostGISStore
-from geo.schema import LAYER_NAMES
 from geo.store import GeoPackageStore, is_spatial, open_store
+from tests.postgis_cluster import new_database
 
 SPATIAL = ["districts", "corridors", "parks", "projects", "institutions"]
 _numbers = itertools.count()
@@ -39,35 +37,17 @@ class Handle:
     version: Callable[[], str]
 
 
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
-
-
-def _admin(url: str):
-    return sa.create_engine(_with_database(url, "postgres").replace("postgresql:", "postgresql+psycopg:", 1),
-                            isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-
-
 @pytest.fixture(scope="session")
 def postgis_template(postgis_url: str) -> str:
     """An empty database with the PostGIS extension, to copy for each test."""
-    engine = _admin(postgis_url)
-    with engine.connect() as conn:
-        conn.execute(sa.text('CREATE DATABASE "contract_template"'))
-    with sa.create_engine(_with_database(postgis_url, "contract_template").replace(
-            "postgresql:", "postgresql+psycopg:", 1), poolclass=sa.pool.NullPool).begin() as conn:
-        conn.execute(sa.text("CREATE EXTENSION postgis"))
+    new_database(postgis_url, "contract_template")
     return "contract_template"
 
 
 @pytest.fixture()
 def fresh_postgis_url(postgis_url: str, postgis_template: str) -> str:
     """URL of a new, empty PostGIS database for one test."""
-    name = f"contract_{next(_numbers)}"
-    with _admin(postgis_url).connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{postgis_template}"'))
-    return _with_database(postgis_url, name)
+    return new_database(postgis_url, f"contract_{next(_numbers)}", template=postgis_template)
 
 
 @pytest.fixture(params=["geopackage", "postgis"])
@@ -81,15 +61,6 @@ def handle(request: pytest.FixtureRequest, tmp_path) -> Iterator[Handle]:
     assert isinstance(store, PostGISStore)
     with store:
         yield Handle(store, store.data_version)
-
-
-@pytest.fixture(scope="module")
-def real_layers() -> dict:
-    """The repository's layers as ``run.py build`` writes them (spatial layers first, then the register)."""
-    layers = io.read_sources()
-    ordered = {name: layers[name] for name in LAYER_NAMES if name in layers}
-    ordered.update((name, frame) for name, frame in layers.items() if name not in ordered)
-    return ordered
 
 
 def assert_same_layer(got, expected) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import geopandas as gpd
 import numpy as np
@@ -19,12 +18,12 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from geo import crs, io
+from geo import crs
 from geo.errors import NotFoundError, ValidationError
 from geo.postgis import PostGISStore
 from geo.query import QueryEngine
-from geo.schema import LAYER_NAMES
 from geo.store import GeoPackageStore, is_spatial
+from tests.postgis_cluster import new_database
 
 POINT_LAYERS = ["parks", "projects", "institutions"]
 SPATIAL = ["districts", "corridors", *POINT_LAYERS]
@@ -34,30 +33,9 @@ BOXES = [(112.3, 34.5, 112.6, 34.75), (112.6, 34.55, 112.8, 34.7), (111.0, 33.5,
 _numbers = itertools.count()
 
 
-def _database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
 def _new_database(postgis_url: str) -> str:
     """A new database with PostGIS in the session's cluster; its URL."""
-    name = f"store_queries_{next(_numbers)}"
-    admin = sa.create_engine(_database(postgis_url, "postgres").replace("postgresql:", "postgresql+psycopg:", 1),
-                             isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = _database(postgis_url, name)
-    with sa.create_engine(url.replace("postgresql:", "postgresql+psycopg:", 1),
-                          poolclass=sa.pool.NullPool).begin() as conn:
-        conn.execute(sa.text("CREATE EXTENSION postgis"))
-    return url
-
-
-@pytest.fixture(scope="module")
-def real_layers() -> dict:
-    layers = io.read_sources()
-    ordered = {name: layers[name] for name in LAYER_NAMES if name in layers}
-    ordered.update((name, frame) for name, frame in layers.items() if name not in ordered)
-    return ordered
+    return new_database(postgis_url, f"store_queries_{next(_numbers)}")
 
 
 @pytest.fixture(scope="module")
