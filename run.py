@@ -14,7 +14,8 @@ Examples:
   python run.py serve            start the map on http://127.0.0.1:8000/ (HOST, PORT settings)
 
 Every coordinate read or written is WGS84 (EPSG:4326) unless an option says otherwise.
-Settings: CORRIDORS_STORE (path of the GeoPackage, default instance/corridors.gpkg),
+Settings: CORRIDORS_STORE (path of the GeoPackage, default instance/corridors.gpkg, or a
+postgresql:// URL), DATABASE_URL (a PostGIS store, used when CORRIDORS_STORE is unset),
 CORRIDOR_BELT_KM (belt half-width either side of a corridor axis, default 15).
 """
 
@@ -28,36 +29,24 @@ from pathlib import Path
 from geo.errors import GeoError
 
 
-def settings(args: argparse.Namespace):
-    """The settings, read once from the environment (``--store``/``--out``/``--belt-km`` override them)."""
-    from geo.settings import Settings
+def settings(args: argparse.Namespace, store: str | None = None):
+    """The settings, read once from the environment (``store``, else ``--store``, and ``--belt-km`` override them)."""
+    from cli.config import settings as read
 
-    raw: dict[str, object] = dict(os.environ)
-    store = getattr(args, "store", None) or getattr(args, "out", None)
-    if store:
-        raw["CORRIDORS_STORE"] = str(store)
-    if getattr(args, "belt_km", None) is not None:
-        raw["CORRIDOR_BELT_KM"] = str(args.belt_km)
-    return Settings.from_mapping(raw)
+    return read(args, store)
 
 
 def _dataset(args: argparse.Namespace):
     """The store's layers with their indexes, belts (of the configured width) and joins."""
-    from geo.dataset import load_dataset
-    from geo.store import open_store
+    from cli.config import dataset
 
-    config = settings(args)
-    return load_dataset(open_store(config.store), config.belt_km)
+    return dataset(args)
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from geo.build import build_store
 
-    # --out postgresql://... writes to PostGIS (serving from PostGIS is not possible yet, so the settings
-    # refuse it as the app's store; a build may still write there)
-    out = args.out or ""
-    target = out if out.startswith(("postgresql:", "postgres:")) else settings(args).store_path
-    build_store(target, sources_dir=args.sources, boundaries=args.boundaries, progress=print)
+    build_store(settings(args, args.out).store, sources_dir=args.sources, boundaries=args.boundaries, progress=print)
     return 0
 
 
@@ -208,13 +197,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
               f"machine: refusing --host {args.host!r}, which is not a loopback address. Use --host 127.0.0.1 "
               "(or ::1, localhost) with --dev, or serve without --dev.", file=sys.stderr)
         return 2
-    store = open_store(settings(args).store)
+    location = settings(args).store
+    store = open_store(location)
     if not store.exists():
         print(f"no store at {store.path}: building it first")
         from geo.build import build_store
 
-        build_store(store.path, progress=print)
-    os.environ["CORRIDORS_STORE"] = str(store.path)
+        build_store(location, progress=print)
+    os.environ["CORRIDORS_STORE"] = location
     host = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host
     bind = f"{host}:{args.port}"
     print(f"serving the map on http://{bind}/ (store {store.path}, WGS84)", flush=True)
@@ -240,17 +230,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("build", help="validate the sources and write the GeoPackage store",
-                       description="Validate data/sources/ and data/boundaries/, then write all "
-                       "layers (WGS84) to the GeoPackage atomically: on any error the old store is kept.")
-    p.add_argument("--out", default=None, help="GeoPackage (or postgresql:// URL) to write (default: $CORRIDORS_STORE "
-                   "or instance/corridors.gpkg)")
+    p = sub.add_parser("build", help="validate the sources and write the store (GeoPackage or PostGIS)",
+                       description="Validate data/sources/ and data/boundaries/, then write all layers (WGS84) "
+                       "to the store atomically (a GeoPackage file swapped in, or one PostGIS transaction): on "
+                       "any error the old store is kept.")
+    p.add_argument("--out", default=None, help="GeoPackage path or postgresql:// URL to write (default: "
+                   "$CORRIDORS_STORE, else $DATABASE_URL, else instance/corridors.gpkg)")
     p.add_argument("--sources", type=Path, default=io.DEFAULT_SOURCES_DIR, help="folder of the source tables")
     p.add_argument("--boundaries", type=Path, default=io.DEFAULT_BOUNDARIES, help="district boundaries GeoJSON (WGS84)")
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("layers", help="list the layers of the store with feature counts and CRS")
-    p.add_argument("--store", type=Path, default=None, help="GeoPackage to read (default: as for build)")
+    p.add_argument("--store", default=None, help="GeoPackage path or postgresql:// URL to read (default: as for build)")
     p.set_defaults(func=_cmd_layers)
 
     def add_target(p: argparse.ArgumentParser, feature: bool = True) -> None:
@@ -260,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="coordinate system of --lon/--lat: wgs84 (GPS), gcj02 (AMap/Tencent), bd09 (Baidu)")
         if feature:
             p.add_argument("--feature", help="id of a park, project, institution, corridor or district code")
-        p.add_argument("--store", type=Path, default=None, help="GeoPackage to read (default: as for build)")
+        p.add_argument("--store", default=None, help="GeoPackage path or postgresql:// URL to read (default: as for build)")
 
     formats = ["table", "json", "geojson", "csv"]
     p = sub.add_parser("near", help="buffer query: everything within --radius-km of a point or a feature",
@@ -283,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("corridors", help="standing of each corridor against its 2021 investment target")
     p.add_argument("--belt-km", type=float, default=None, help="belt half-width in km (default $CORRIDOR_BELT_KM or 15)")
     p.add_argument("--format", default="table", choices=["table", "json"])
-    p.add_argument("--store", type=Path, default=None)
+    p.add_argument("--store", default=None, help="GeoPackage path or postgresql:// URL (default: as for build)")
     p.set_defaults(func=_cmd_corridors)
 
     p = sub.add_parser("chain", help="industrial-chain coverage: present and missing links")
@@ -292,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--corridor", help="id of a corridor (named in its plan or in its belt)")
     p.add_argument("--chain", default="new_energy", help="chain definition in data/chains/ (default new_energy)")
     p.add_argument("--format", default="table", choices=["table", "json"])
-    p.add_argument("--store", type=Path, default=None)
+    p.add_argument("--store", default=None, help="GeoPackage path or postgresql:// URL (default: as for build)")
     p.set_defaults(func=_cmd_chain)
 
     p = sub.add_parser("site", help="site selection: rank parks for an industry, with the reasons",
@@ -315,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-status", default=None, help="minimum park status: planned, under_construction, operating")
     p.add_argument("--chain-km", type=float, default=15.0, help="radius for chain neighbours (default 15 km)")
     p.add_argument("--format", default="table", choices=["table", "json", "geojson"])
-    p.add_argument("--store", type=Path, default=None)
+    p.add_argument("--store", default=None, help="GeoPackage path or postgresql:// URL (default: as for build)")
     p.set_defaults(func=_cmd_site)
 
     p = sub.add_parser("serve", help="start the web map with a production WSGI server (gunicorn)",
@@ -327,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     p.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
-    p.add_argument("--store", type=Path, default=None, help="GeoPackage to serve (default: as for build)")
+    p.add_argument("--store", default=None, help="GeoPackage path or postgresql:// URL to serve (default: as for build)")
     p.add_argument("--dev", action="store_true", help="use Flask's development server with the debugger and "
                    "reloading instead; only on a loopback --host (127.0.0.1, ::1, localhost)")
     p.set_defaults(func=_cmd_serve)

@@ -10,7 +10,6 @@ the web give the same map and the same bytes for the same request; this module o
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +63,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    "A3-portrait, or pixels like 1920x1080")
     p.add_argument("--dpi", default=300, help="dots per inch of a PNG on paper sizes (default 300)")
     p.add_argument("--date", default=None, help="date printed in the footer (default today)")
-    p.add_argument("--store", type=Path, default=None, help="GeoPackage to read (default: $CORRIDORS_STORE, as "
-                   "for build)")
+    p.add_argument("--store", default=None, help="GeoPackage path or postgresql:// URL to read (default: "
+                   "$CORRIDORS_STORE, else $DATABASE_URL, as for build)")
     p.set_defaults(func=run)
     return p
 
@@ -107,17 +106,10 @@ def subject_of(args: argparse.Namespace) -> exports.Subject:
 
 
 def dataset(args: argparse.Namespace):
-    """The store's layers with their indexes, belts and joins (``--store``, else the settings: CORRIDORS_STORE,
-    CORRIDOR_BELT_KM)."""
-    from geo.dataset import load_dataset
-    from geo.settings import Settings
-    from geo.store import open_store
+    """The store's layers with their indexes, belts and joins (``--store``, else the settings)."""
+    from cli.config import dataset as read
 
-    raw: dict[str, object] = dict(os.environ)
-    if args.store is not None:
-        raw["CORRIDORS_STORE"] = str(args.store)
-    config = Settings.from_mapping(raw)
-    return load_dataset(open_store(config.store), config.belt_km)
+    return read(args)
 
 
 def run(args: argparse.Namespace) -> int:

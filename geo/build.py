@@ -11,7 +11,7 @@ from pathlib import Path
 
 from geo import io
 from geo.schema import LAYER_NAMES
-from geo.store import GeoPackageStore, Layer, is_spatial, open_store
+from geo.store import Layer, is_spatial, open_store
 
 
 def in_store_order(layers: Mapping[str, Layer]) -> dict[str, Layer]:
@@ -28,15 +28,18 @@ def build_store(
     boundaries: str | Path = io.DEFAULT_BOUNDARIES,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Layer]:
-    """Validate the sources and write the WGS84 GeoPackage; return the layers written."""
+    """Validate the sources and write them (WGS84) to a GeoPackage or PostGIS store at once; return the layers."""
     say = progress or (lambda _msg: None)
     say(f"reading sources from {sources_dir} and boundaries from {boundaries}")
     ordered = in_store_order(io.read_sources(Path(sources_dir), Path(boundaries)))
     for name, frame in ordered.items():
         say(f"  validated {name}: {len(frame)} records")
-    store: GeoPackageStore = open_store(out)
+    store = open_store(out)
     say(f"writing {store.path}")
-    store.write(ordered, progress=say)
+    try:
+        store.write(ordered, progress=say)
+    finally:
+        store.close()  # a PostGIS store's connections, so the database is free (to copy, to drop)
     tables = [n for n, f in ordered.items() if not is_spatial(f)]
     say(f"done: {len(ordered) - len(tables)} layers, WGS84 (EPSG:4326)"
         + (f"; table(s) without geometry: {', '.join(tables)}" if tables else ""))

@@ -10,9 +10,14 @@ spatial layer carries its source's title, kind, date and publisher, joined from 
 A caller takes one snapshot and uses it for a whole answer, so an answer never mixes two versions.
 
 A :class:`LiveDataset` hands out the snapshot of the store as it is now: every call checks the
-store file (one ``stat``), and when a build has replaced it, loads the new version once (other
-callers keep the old snapshot until the new one is complete). A missing, truncated or corrupt
-store raises :class:`~geo.errors.StoreUnavailable`, never a stale or half-read answer.
+store's version (a GeoPackage file: one ``stat``; PostGIS: its data version, one query), and when
+it has changed, loads the new version once (other callers keep the old snapshot until the new one
+is complete). A missing, truncated, corrupt or unreachable store raises
+:class:`~geo.errors.StoreUnavailable`, never a stale or half-read answer.
+
+On PostGIS a dataset is read in one transaction (its version and layers agree) and buffer queries
+(``near``) are not answered from the snapshot but in SQL (``ST_DWithin`` on the geography index),
+with the same rows and distances as the in-memory path.
 """
 
 from __future__ import annotations
@@ -23,19 +28,23 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import geopandas as gpd
 import pandas as pd
 
 from geo import analysis, citations
-from geo.errors import NotFoundError, StoreUnavailable
-from geo.query import QueryEngine
+from geo.errors import NotFoundError, StoreError, StoreUnavailable
+from geo.query import Finder, QueryEngine
 from geo.schema import LAYER_NAMES, REGISTER_LAYER
-from geo.store import GeoPackageStore, Layer, LayerInfo, is_spatial
+from geo.store import GeoPackageStore, Layer, LayerInfo, is_spatial, open_store
+
+if TYPE_CHECKING:
+    from geo.postgis import PostGISStore
 
 T = TypeVar("T")
 
@@ -107,7 +116,7 @@ class Dataset:
     the spatial ones only; ``sources`` is the register (None in a store built before it existed)."""
 
     def __init__(self, layers: Mapping[str, Layer], *, version: str = "memory",
-                 belt_km: float | None = None) -> None:
+                 belt_km: float | None = None, finder: Finder | None = None) -> None:
         register = layers.get(REGISTER_LAYER)
         self.sources: pd.DataFrame | None = None if register is None or is_spatial(register) else register
         self.layers: dict[str, Layer] = {
@@ -118,7 +127,7 @@ class Dataset:
         self.belt_km = belt_km
         self.belts = analysis.corridor_belts(self.spatial["corridors"], belt_km)
         self.joined = analysis.joined(self.spatial, belt_km)
-        self.engine = QueryEngine(self.spatial)
+        self.engine = QueryEngine(self.spatial, finder=finder, sources=self.sources)
         self.memo = Memo()
 
     def layer(self, name: str) -> Layer:
@@ -181,8 +190,19 @@ class _Changed(Exception):
     """The store file was replaced while it was being read."""
 
 
-def load_dataset(store: GeoPackageStore, belt_km: float | None = None) -> Dataset:
-    """Read, check and index every layer of a GeoPackage store; raise StoreUnavailable if it can't be read."""
+def _require_layers(layers: Mapping[str, Layer]) -> None:
+    missing = [name for name in LAYER_NAMES if name not in layers]
+    if missing:
+        raise StoreUnavailable(f"the data store lacks the layer(s) {', '.join(missing)}; re{REBUILD_HINT}")
+
+
+def load_dataset(store: GeoPackageStore | PostGISStore, belt_km: float | None = None) -> Dataset:
+    """Read, check and index every layer of a store (WGS84); raise StoreUnavailable if it can't be read."""
+    if not isinstance(store, GeoPackageStore):
+        with _database_errors():
+            version, layers = store.snapshot()
+        _require_layers(layers)
+        return Dataset(layers, version=version, belt_km=belt_km, finder=store)
     try:
         before = _file_state(store.path)
         _check_integrity(store.path)
@@ -197,33 +217,63 @@ def load_dataset(store: GeoPackageStore, belt_km: float | None = None) -> Datase
     except Exception as exc:  # sqlite, GDAL and pandas each raise their own family
         raise StoreUnavailable(f"the data store is damaged or incomplete and cannot be read "
                                f"({type(exc).__name__}); re{REBUILD_HINT}") from exc
-    missing = [name for name in LAYER_NAMES if name not in layers]
-    if missing:
-        raise StoreUnavailable(f"the data store lacks the layer(s) {', '.join(missing)}; re{REBUILD_HINT}")
+    _require_layers(layers)
     return Dataset(layers, version=version, belt_km=belt_km)
 
 
-class LiveDataset:
-    """The snapshot of a GeoPackage store as it is now, reloaded when a build replaces the file."""
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """Turn a PostGIS store's failures into StoreUnavailable with what to do (and no URL: it names the server)."""
+    try:
+        yield
+    except NotFoundError:
+        raise StoreUnavailable(f"the PostGIS store has not been built; {REBUILD_HINT} with DATABASE_URL set") from None
+    except StoreError:
+        raise StoreUnavailable("the PostGIS store cannot be reached; check that PostgreSQL is running and that "
+                               "DATABASE_URL names it; the map answers again as soon as it is back") from None
+    except StoreUnavailable:
+        raise
+    except Exception as exc:  # SQLAlchemy and psycopg raise their own families
+        raise StoreUnavailable(f"the PostGIS store could not be read ({type(exc).__name__}); if this persists, "
+                               f"re{REBUILD_HINT} with DATABASE_URL set") from exc
 
-    def __init__(self, path: str | os.PathLike[str], belt_km: float | None = None) -> None:
-        self.store = GeoPackageStore(path)
+
+class LiveDataset:
+    """The snapshot of a store as it is now, reloaded once whenever the store has a new version.
+
+    For a GeoPackage every call checks the file (one ``stat``): a build replaces it. For PostGIS every
+    call asks the database for its data version (one query on a pooled connection), so a commit made by
+    any process on any machine is seen by the next request of every worker; buffer queries run in SQL."""
+
+    def __init__(self, store: GeoPackageStore | PostGISStore | str | os.PathLike[str],
+                 belt_km: float | None = None) -> None:
+        self.store = open_store(store) if isinstance(store, (str, os.PathLike)) else store
         self.belt_km = belt_km
-        self._current: tuple[_FileState, Dataset] | None = None
-        self._failed: tuple[_FileState | None, float, StoreUnavailable] | None = None
+        self._current: tuple[Hashable, Dataset] | None = None
+        self._failed: tuple[Hashable, float, StoreUnavailable] | None = None
         self._lock = threading.Lock()
 
-    def current(self) -> Dataset:
-        """The dataset of the store file on disk now; raises StoreUnavailable when it can't be read."""
+    def _state(self) -> Hashable:
+        """What identifies the store's version now: the file's identity, or the database's data version."""
+        if not isinstance(self.store, GeoPackageStore):
+            with _database_errors():
+                return self.store.data_version()
         try:
-            state = _file_state(self.store.path)
+            return _file_state(self.store.path)
         except FileNotFoundError:
-            self._current = None
             raise StoreUnavailable(f"the data store has not been built; {REBUILD_HINT}") from None
+
+    def current(self) -> Dataset:
+        """The dataset of the store as it is now; raises StoreUnavailable when it can't be read."""
+        try:
+            state = self._state()
+        except StoreUnavailable:
+            self._current = None
+            raise
         loaded = self._current
         if loaded is not None and loaded[0] == state:
             return loaded[1]
-        with self._lock:  # one loader; the others wait for its snapshot rather than read the file too
+        with self._lock:  # one loader; the others wait for its snapshot rather than read the store too
             loaded = self._current
             if loaded is not None and loaded[0] == state:
                 return loaded[1]
@@ -233,15 +283,18 @@ class LiveDataset:
             try:
                 state, dataset = self._load()
             except StoreUnavailable as exc:
-                self._current = None  # never answer from an older version once the file has changed
+                self._current = None  # never answer from an older version once the store has changed
                 self._failed = (state, time.monotonic(), exc)
                 raise
             self._failed = None
             self._current = (state, dataset)
             return dataset
 
-    def _load(self, attempts: int = 5) -> tuple[_FileState, Dataset]:
-        """Load the file as it is now; read again when a build replaced it meanwhile."""
+    def _load(self, attempts: int = 5) -> tuple[Hashable, Dataset]:
+        """Load the store as it is now (a GeoPackage is read again when a build replaced it meanwhile)."""
+        if not isinstance(self.store, GeoPackageStore):
+            dataset = load_dataset(self.store, self.belt_km)  # one transaction: its version is its state
+            return dataset.version, dataset
         for _ in range(attempts):
             try:
                 state = _file_state(self.store.path)

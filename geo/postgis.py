@@ -88,11 +88,6 @@ POOL_OVERFLOW = 3
 _OPEN_STORES: weakref.WeakSet[PostGISStore] = weakref.WeakSet()
 
 
-def is_postgis_url(location: object) -> bool:
-    """Whether a store location is a PostgreSQL URL (``postgresql://`` or ``postgres://``)."""
-    return isinstance(location, str) and location.startswith(("postgresql:", "postgres:"))
-
-
 def _sqlalchemy_url(url: str) -> sa.URL:
     parsed = make_url(url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url)
     if not parsed.drivername.startswith("postgresql"):
@@ -297,9 +292,13 @@ class PostGISStore:
 
     def read_all(self) -> dict[str, Layer]:
         """Read every layer (spatial ones in WGS84), keyed by name, all of one version."""
+        return self.snapshot()[1]
+
+    def snapshot(self) -> tuple[str, dict[str, Layer]]:
+        """The data version and every layer (spatial ones in WGS84) of that version, read in one transaction."""
         with self._connect() as conn:
             meta = self._current(conn)
-            return {name: self._read(conn, name, meta) for name in meta.layers}
+            return meta.version, {name: self._read(conn, name, meta) for name in meta.layers}
 
     def info(self) -> list[LayerInfo]:
         """Describe every layer: feature count, geometry type and CRS ("None" for a table), as GDAL names them."""
@@ -526,4 +525,4 @@ class PostGISStore:
         return spatial
 
 
-__all__ = ["META_TABLES", "SCHEMA", "PostGISStore", "is_postgis_url"]
+__all__ = ["META_TABLES", "SCHEMA", "PostGISStore"]

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from geo import crs, params
+from geo import citations, crs, params
 from geo.errors import NotFoundError, ValidationError
 
 MAX_RADIUS_KM = 300.0
@@ -107,11 +108,24 @@ class NearResult:
     summary: dict[str, object] = field(default_factory=dict)
 
 
-class QueryEngine:
-    """The layers of a store with one spatial index each, built once per process."""
+class Finder(Protocol):
+    """A store that answers buffer queries itself (:meth:`geo.postgis.PostGISStore.near`, in SQL)."""
 
-    def __init__(self, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
+    def near(self, layer: str, geometry_wgs84: shapely.Geometry, radius_m: float) -> gpd.GeoDataFrame: ...
+
+
+class QueryEngine:
+    """The layers of a store with one spatial index each, built once per process.
+
+    Given a ``finder`` (a store that runs ``near`` itself, PostGIS), buffer queries go to it and the
+    register of sources (``sources``) adds the source titles to what it finds; otherwise they run over
+    the layers in memory with the STRtree indexes. Both give the same rows, columns and distances."""
+
+    def __init__(self, layers: Mapping[str, gpd.GeoDataFrame], *, finder: Finder | None = None,
+                 sources: pd.DataFrame | None = None) -> None:
         self.layers = dict(layers)
+        self.finder = finder
+        self.sources = sources
         self._indexes: dict[str, LayerIndex] = {}
 
     def index(self, layer: str) -> LayerIndex:
@@ -200,9 +214,7 @@ class QueryEngine:
         geom_m = _to_metric(geom)
         parts = []
         for name in names:
-            idx = self.index(name)
-            rows, dist = idx.within(geom_m, geom, radius)
-            part = _result_rows(idx, rows, dist)
+            part = self._within(name, geom_m, geom, radius)
             if feature is not None:
                 part = part[part["id"] != feature]
             parts.append(part)
@@ -210,6 +222,17 @@ class QueryEngine:
         buffer = _from_metric(shapely.buffer(geom_m, radius, quad_segs=32))
         query = {**described, "radius_km": radius / 1000.0, "layers": names, "crs": "EPSG:4326"}
         return NearResult(features, query, buffer, summarize(features))
+
+    def _within(self, name: str, geom_m: shapely.Geometry, geom: shapely.Geometry,
+                radius_m: float) -> gpd.GeoDataFrame:
+        """Result rows of one layer within ``radius_m`` (geodesic) of a WGS84 geometry (``geom_m`` in UTM 49N)."""
+        if self.finder is None:
+            idx = self.index(name)
+            rows, dist = idx.within(geom_m, geom, radius_m)
+            return _result_rows(name, idx.gdf.iloc[rows], dist)
+        found = self.finder.near(name, geom, radius_m)
+        dist_m = found.pop("distance_km").to_numpy(dtype=float) * 1000.0
+        return _result_rows(name, citations.with_sources(found, self.sources), dist_m)
 
     def nearest(self, *, layer: str, k: int = 5, lon: object = None, lat: object = None,
                 system: str = "wgs84", feature: str | None = None) -> gpd.GeoDataFrame:
@@ -224,7 +247,7 @@ class QueryEngine:
             rows = rows[idx.gdf["code" if name == "districts" else "id"].to_numpy()[rows] != feature]
         dist = idx.distances_m(rows, geom_m, geom)
         order = np.lexsort((rows, dist))[:k]
-        return _result_rows(idx, rows[order], dist[order])
+        return _result_rows(name, idx.gdf.iloc[rows[order]], dist[order])
 
 
 def _knn_candidates(idx: LayerIndex, geom_m: shapely.Geometry, k: int) -> np.ndarray:
@@ -246,12 +269,12 @@ def _from_metric(geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.transform(geom, lambda c: np.column_stack(crs.from_metric(c[:, 0], c[:, 1])))
 
 
-def _result_rows(idx: LayerIndex, rows: np.ndarray, dist_m: np.ndarray) -> gpd.GeoDataFrame:
+def _result_rows(layer: str, rows: gpd.GeoDataFrame, dist_m: np.ndarray) -> gpd.GeoDataFrame:
     """Assemble result rows: the common columns first, then the layer's own, sorted by distance."""
-    gdf = idx.gdf.iloc[rows].copy()
-    if idx.name == "districts":
+    gdf = rows.copy()
+    if layer == "districts":
         gdf = gdf.rename(columns={"code": "id"})
-    gdf.insert(0, "layer", idx.name)
+    gdf.insert(0, "layer", layer)
     gdf["distance_km"] = np.round(dist_m / 1000.0, 4)
     front = [c for c in RESULT_COLUMNS if c in gdf.columns]
     gdf = gdf[front + [c for c in gdf.columns if c not in front]]

@@ -8,8 +8,8 @@ they need (a store location, a belt width, a font) as arguments.
 
 | setting | default | meaning |
 |---|---|---|
-| ``CORRIDORS_STORE`` | ``instance/corridors.gpkg`` | the store: a GeoPackage path or ``gpkg:`` URL |
-| ``DATABASE_URL`` | — | a ``postgresql://`` store (not available yet: refused with a message) |
+| ``CORRIDORS_STORE`` | ``instance/corridors.gpkg`` | the store: a GeoPackage path, ``gpkg:`` or ``postgresql://`` URL |
+| ``DATABASE_URL`` | — | a PostGIS store, ``postgresql://user:password@host/db`` (used when ``CORRIDORS_STORE`` is unset) |
 | ``CORRIDOR_BELT_KM`` | ``15`` | belt half-width either side of a corridor axis (km) |
 | ``TILES`` | ``offline`` | basemap: ``offline`` or an XYZ URL template on the intranet |
 | ``TILES_CRS`` | ``wgs84`` | CRS of those tiles (``wgs84`` or ``cgcs2000``; GCJ-02/BD-09 tiles are refused) |
@@ -21,11 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from geo.analysis import DEFAULT_BELT_KM, check_belt_km
 from geo.errors import GeoError, ValidationError
-from geo.store import DEFAULT_STORE_PATH
+from geo.store import DEFAULT_STORE_PATH, is_postgis_url
 
 #: Where the app keeps its own store (Flask's instance folder): never removed by a clean or a rebuild.
 INSTANCE_DIR = DEFAULT_STORE_PATH.parent
@@ -58,17 +57,17 @@ class Settings:
             return None if raw is None or str(raw).strip() == "" else str(raw).strip()
 
         database_url = get("DATABASE_URL")
+        if database_url is not None and not is_postgis_url(database_url):
+            raise SettingsError("DATABASE_URL: expected a postgresql:// URL (postgresql://user:password@host/"
+                                "database); a GeoPackage is named by CORRIDORS_STORE", field="DATABASE_URL")
         store = get("CORRIDORS_STORE") or database_url or str(DEFAULT_STORE)
-        if store.startswith(("postgresql:", "postgres:")):
-            name = "DATABASE_URL" if database_url and not get("CORRIDORS_STORE") else "CORRIDORS_STORE"
-            raise SettingsError(f"{name}: PostGIS stores are not supported by this version yet; use a GeoPackage "
-                                "path (the default is instance/corridors.gpkg)", field=name)
         belt = get("CORRIDOR_BELT_KM")
         try:
             belt_km = DEFAULT_BELT_KM if belt is None else check_belt_km(belt)
         except ValidationError as exc:
             raise SettingsError(f"CORRIDOR_BELT_KM={belt!r}: {exc.detail}", field="CORRIDOR_BELT_KM") from None
-        settings = cls(store=store.removeprefix("gpkg:"), belt_km=belt_km, tiles=get("TILES") or "offline",
+        settings = cls(store=store if is_postgis_url(store) else store.removeprefix("gpkg:"), belt_km=belt_km,
+                       tiles=get("TILES") or "offline",
                        tiles_crs=(get("TILES_CRS") or "wgs84").lower(),
                        tiles_attribution=get("TILES_ATTRIBUTION") or "", cjk_font=get("CORRIDORS_CJK_FONT"))
         settings._check_tiles()
@@ -88,6 +87,6 @@ class Settings:
                                 field="TILES")
 
     @property
-    def store_path(self) -> Path:
-        """The GeoPackage file of the store."""
-        return Path(self.store)
+    def is_postgis(self) -> bool:
+        """Whether the store is a PostGIS database (else a GeoPackage file)."""
+        return is_postgis_url(self.store)

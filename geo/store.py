@@ -1,7 +1,7 @@
 """The layer store: whole layers in and out of a GeoPackage, written atomically.
 
-The store is a small interface (:class:`Store`) with a GeoPackage implementation; a PostGIS one
-can stand beside it later and be chosen by configuration (:func:`open_store`). Spatial layers are
+The store is a small interface (:class:`Store`) with two implementations, chosen by location
+(:func:`open_store`): this GeoPackage one and :class:`geo.postgis.PostGISStore`. Spatial layers are
 stored in WGS84 (EPSG:4326). A layer without geometry (the register of sources, ``sources``) is a
 plain ``pandas.DataFrame``: it is written as a GeoPackage attribute table (no geometry column, no
 CRS, no spatial index) and read back as a DataFrame. A layer is spatial iff it has a geometry
@@ -84,15 +84,31 @@ def _gdal_options(**options: str) -> Iterator[None]:
 
 
 class Store(Protocol):
-    """Whole-layer storage: read one layer, list layers, replace all layers at once."""
+    """Layer storage: read one layer, list layers, replace all layers at once, and answer the queries
+    of ``geo.store_queries`` (near, in a bbox, by id) itself."""
+
+    def exists(self) -> bool: ...
 
     def layer_names(self) -> list[str]: ...
 
     def read(self, name: str) -> Layer: ...
 
+    def read_all(self) -> dict[str, Layer]: ...
+
     def info(self) -> list[LayerInfo]: ...
 
     def write(self, layers: Mapping[str, Layer]) -> None: ...
+
+    def near(self, layer: str, geometry_wgs84: shapely.Geometry, radius_m: float, *, limit: int | None = None,
+             offset: int = 0, where: Mapping[str, Sequence[str]] | None = None) -> gpd.GeoDataFrame: ...
+
+    def in_bbox(self, layer: str, west: float, south: float, east: float, north: float, *,
+                limit: int | None = None, offset: int = 0,
+                where: Mapping[str, Sequence[str]] | None = None) -> gpd.GeoDataFrame: ...
+
+    def by_id(self, layer: str, id: str) -> gpd.GeoDataFrame: ...
+
+    def close(self) -> None: ...
 
 
 class GeoPackageStore:
@@ -103,6 +119,9 @@ class GeoPackageStore:
 
     def __repr__(self) -> str:
         return f"GeoPackageStore({str(self.path)!r})"
+
+    def close(self) -> None:
+        """Nothing to release: every read opens the file and closes it again (as PostGISStore.close)."""
 
     def exists(self) -> bool:
         """Return True when the GeoPackage file is there."""
@@ -215,13 +234,18 @@ class GeoPackageStore:
             raise StoreError(f"could not write {self.path}: {exc}", file=str(self.path)) from exc
 
 
+def is_postgis_url(location: object) -> bool:
+    """Whether a store location is a PostgreSQL URL (``postgresql://`` or ``postgres://``)."""
+    return isinstance(location, str) and location.startswith(("postgresql:", "postgres:"))
+
+
 def open_store(location: str | os.PathLike[str] | None = None) -> GeoPackageStore | PostGISStore:
     """Open a store by location: a GeoPackage path or ``gpkg:`` URL (default ``instance/corridors.gpkg``),
     or a ``postgresql://`` (``postgres://``) URL for a :class:`geo.postgis.PostGISStore`."""
     if location is None:
         return GeoPackageStore(DEFAULT_STORE_PATH)
     text = os.fspath(location)
-    if text.startswith(("postgresql:", "postgres:")):
+    if is_postgis_url(text):
         from geo.postgis import PostGISStore  # imports SQLAlchemy and psycopg only when asked for
 
         return PostGISStore(text)
@@ -236,6 +260,7 @@ __all__ = [
     "Layer",
     "LayerInfo",
     "Store",
+    "is_postgis_url",
     "is_spatial",
     "open_store",
 ]

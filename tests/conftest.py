@@ -87,3 +87,29 @@ def postgis_url() -> Iterator[str]:
         # runs before the cluster stops (an ExitStack unwinds last-in first): no pooled connection outlives it
         stack.callback(PostGISStore.close_all)
         yield url
+
+
+@pytest.fixture(scope="session")
+def postgis_built_template(postgis_url: str) -> str:
+    """Name of a PostGIS database built from the repository's sources (``run.py build``), never connected to
+    afterwards: a template for copies a test may write to (``new_database(postgis_url, name, template)``)."""
+    from tests.postgis_cluster import new_database
+
+    build_store(new_database(postgis_url, "built_template"))  # closes its connections: a template must have none
+    return "built_template"
+
+
+@pytest.fixture(scope="session")
+def postgis_store_url(postgis_url: str, postgis_built_template: str) -> str:
+    """URL of a PostGIS database built from the repository's sources, as ``store_path`` is (``run.py build``)."""
+    from tests.postgis_cluster import new_database
+
+    return new_database(postgis_url, "served", template=postgis_built_template)
+
+
+@pytest.fixture(scope="session", params=["geopackage", "postgis"])
+def served_store(request: pytest.FixtureRequest) -> str:
+    """The built store's location, as the app is configured with it: a test using it runs on each store."""
+    if request.param == "geopackage":
+        return str(request.getfixturevalue("store_path"))
+    return request.getfixturevalue("postgis_store_url")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Flask, Response, current_app, g
 
 from geo.dataset import Dataset, LiveDataset
+from geo.postgis import PostGISStore
 from geo.settings import Settings
+from geo.store import GeoPackageStore
 
 #: Response header naming the data version an answer was computed from.
 VERSION_HEADER = "X-Data-Version"
@@ -35,8 +39,15 @@ def _tag_version(resp: Response) -> Response:
     return resp
 
 
+@functools.lru_cache(maxsize=8)
+def _database(url: str) -> PostGISStore:
+    """One PostGIS store (one connection pool) per database and process, however many apps use it."""
+    return PostGISStore(url)
+
+
 def init_app(app: Flask) -> None:
     """Open the configured store lazily (a missing store is a 503 per request, not a failed start)."""
     settings = app.extensions["settings"]
-    app.extensions["corridors_data"] = LiveDataset(settings.store_path, settings.belt_km)
+    store = _database(settings.store) if settings.is_postgis else GeoPackageStore(settings.store)
+    app.extensions["corridors_data"] = LiveDataset(store, settings.belt_km)
     app.after_request(_tag_version)

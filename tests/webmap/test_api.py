@@ -1,4 +1,4 @@
-"""The JSON API over a real temporary store: filters, near, nearest, corridors, chain, errors, OpenAPI."""
+"""The JSON API over a real temporary store, GeoPackage and PostGIS alike: filters, near, nearest, corridors, chain, errors, OpenAPI."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from webmap import create_app
 
 
 @pytest.fixture()
-def client(store_path):
-    return create_app({"TESTING": True, "CORRIDORS_STORE": str(store_path)}).test_client()
+def client(served_store):
+    """A client of the app over the built store: every test here runs on the GeoPackage and on PostGIS."""
+    return create_app({"TESTING": True, "CORRIDORS_STORE": served_store}).test_client()
 
 
 def test_near_matches_the_cli_shape(client):
