@@ -6,7 +6,12 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# the store: $DATABASE_URL (PostGIS) when set, else the GeoPackage in the instance folder
+ifdef DATABASE_URL
+STORE  ?= $(DATABASE_URL)
+else
 STORE  ?= instance/corridors.gpkg
+endif
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 SOURCES := $(wildcard data/sources/*.csv data/sources/*.geojson) data/boundaries/districts.geojson $(wildcard geo/*.py)
@@ -27,13 +32,21 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
+ifneq ($(filter postgres%,$(STORE)),)
+# a PostGIS store: `make build` writes it; `make serve` builds it only when the database has none
+build: $(STAMP)
+	CORRIDORS_STORE='$(STORE)' $(PY) run.py build
+
+serve: $(STAMP) fonts
+else
 $(STORE): $(STAMP) $(SOURCES)
-	CORRIDORS_STORE=$(STORE) $(PY) run.py build
+	CORRIDORS_STORE='$(STORE)' $(PY) run.py build
 
 build: $(STORE)
 
 serve: build fonts
-	CORRIDORS_STORE=$(STORE) HOST=$(HOST) PORT=$(PORT) $(PY) run.py serve
+endif
+	CORRIDORS_STORE='$(STORE)' HOST=$(HOST) PORT=$(PORT) $(PY) run.py serve
 
 # a CJK font for Chinese text in exported maps (apt; quick no-op when installed)
 fonts:

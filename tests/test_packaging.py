@@ -39,3 +39,19 @@ def test_required_top_level_layout():
     for path in ("geo", "webmap", "data", "tests", "run.py", "environment.yml", "Makefile", "README.md", ".ci/run"):
         assert (ROOT / path).exists(), path
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_compose_runs_the_app_over_postgis_from_the_dockerfile():
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    db, app = compose["services"]["db"], compose["services"]["app"]
+    assert db["image"].startswith("postgis/postgis:")
+    url = app["environment"]["DATABASE_URL"]
+    user, password = db["environment"]["POSTGRES_USER"], db["environment"]["POSTGRES_PASSWORD"]
+    assert url == f"postgresql://{user}:{password}@db:5432/{db['environment']['POSTGRES_DB']}"
+    assert app["build"] == "." and app["depends_on"]["db"]["condition"] == "service_healthy"
+    assert app["ports"] == ["127.0.0.1:8000:8000"]
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "pip install" in dockerfile and "requirements.lock" in dockerfile
+    assert 'CMD ["python", "run.py", "serve"]' in dockerfile and "HOST=0.0.0.0" in dockerfile
