@@ -151,3 +151,30 @@ def test_the_cli_builds_and_reads_postgis_from_database_url(postgis_url, monkeyp
     out = capsys.readouterr().out
     assert '"feature_count"' in out
     PostGISStore.close_all()
+
+
+def test_real_server_workers_all_serve_a_commit_at_once(own_postgis, real_layers):
+    """``run.py serve`` over PostGIS with 3 worker processes: after a commit, every answer is new."""
+    import json
+    import urllib.request
+
+    from tests.serving import running_server
+
+    url = "/api/near?lon=112.45&lat=34.62&radius_km=30&layer=parks&format=json"
+
+    def names(base_url: str) -> tuple[set[str], str]:
+        with urllib.request.urlopen(base_url + url, timeout=10) as resp:
+            doc = json.loads(resp.read())
+            return {f["name_en"] for f in doc["features"]}, resp.headers["X-Data-Version"]
+
+    with running_server(own_postgis, workers=3) as server:
+        before = {names(server.base_url)[1] for _ in range(12)}
+        assert len(before) == 1
+        parks = real_layers["parks"].copy()
+        parks.loc[parks["id"] == PARK, "name_en"] = "Seen by all workers"
+        with PostGISStore(own_postgis) as writer:
+            writer.write({**real_layers, "parks": parks})
+            version = writer.data_version()
+        after = [names(server.base_url) for _ in range(24)]  # spread over the three processes
+        assert all("Seen by all workers" in found and v == version for found, v in after), after
+        assert "Traceback" not in server.log()
