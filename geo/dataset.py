@@ -40,7 +40,7 @@ import pandas as pd
 from geo import analysis, citations
 from geo.errors import NotFoundError, StoreError, StoreUnavailable
 from geo.query import Finder, QueryEngine
-from geo.schema import LAYER_NAMES, REGISTER_LAYER
+from geo.schema import INTERNAL_TABLES, LAYER_NAMES, LOG_LAYER, REGISTER_LAYER
 from geo.store import GeoPackageStore, Layer, LayerInfo, is_spatial, open_store
 
 if TYPE_CHECKING:
@@ -113,10 +113,14 @@ class Dataset:
     ``layers`` holds every layer by name: the spatial ones (GeoDataFrames, each record with its source's
     ``source_title_zh``, ``source_title_en``, ``source_kind``, ``source_published_date`` and
     ``source_publisher``) and the tables without geometry (``sources``, a DataFrame). ``spatial`` holds
-    the spatial ones only; ``sources`` is the register (None in a store built before it existed)."""
+    the spatial ones only; ``sources`` is the register (None in a store built before it existed).
+    ``changes`` is the ledger's change log (None before the ledger); it and the service's other own
+    tables (users, tokens: ``geo.schema.INTERNAL_TABLES``) are never among the ``layers``."""
 
     def __init__(self, layers: Mapping[str, Layer], *, version: str = "memory",
                  belt_km: float | None = None, finder: Finder | None = None) -> None:
+        self.changes: pd.DataFrame | None = layers.get(LOG_LAYER)
+        layers = {name: frame for name, frame in layers.items() if name not in INTERNAL_TABLES}
         register = layers.get(REGISTER_LAYER)
         self.sources: pd.DataFrame | None = None if register is None or is_spatial(register) else register
         self.layers: dict[str, Layer] = {

@@ -83,3 +83,9 @@ class StoreUnavailable(GeoError):
     """The store is missing, damaged or incomplete: the service can't answer until it is rebuilt."""
 
     http_status = 503
+
+
+class ConflictError(GeoError):
+    """A write was based on a state of a record that has changed since (another user's edit): nothing is written."""
+
+    http_status = 409

@@ -52,7 +52,7 @@ from sqlalchemy.pool import QueuePool
 
 from geo import crs
 from geo.errors import NotFoundError, StoreError
-from geo.store import Layer, LayerInfo, is_spatial
+from geo.store import Layer, LayerInfo, Update, appended, is_spatial
 from geo.store_queries import (
     DISTANCE_COLUMN,
     Where,
@@ -487,21 +487,69 @@ class PostGISStore:
             for name in sorted(set(old) | set(layers)):
                 conn.execute(sa.text(f"DROP TABLE IF EXISTS {_quoted(name)}"))
             conn.execute(sa.text(f"DELETE FROM {SCHEMA}.store_layers"))
-            for position, (name, frame) in enumerate(layers.items()):
-                try:
-                    with conn.begin_nested():  # a savepoint, so the error below is the layer's own
-                        spatial = self._write_layer(conn, name, frame)
-                except Exception as exc:
-                    raise StoreError(f"could not write layer {name!r} to {self.path}: {exc}",
-                                     file=self.path) from exc
-                conn.execute(sa.text(f"INSERT INTO {SCHEMA}.store_layers (position, name, spatial) "
-                                     "VALUES (:p, :n, :s)"), {"p": position, "n": name, "s": spatial})
-                if progress:
-                    progress(f"  wrote layer {name}: {len(frame)} features" if spatial
-                             else f"  wrote table {name}: {len(frame)} rows (no geometry)")
-            conn.execute(sa.text(f"DELETE FROM {SCHEMA}.store_meta"))
-            conn.execute(sa.text(f"INSERT INTO {SCHEMA}.store_meta (id, version, written_at) "
-                                 "VALUES (1, :v, now())"), {"v": uuid.uuid4().hex})
+            for name, frame in layers.items():
+                self._put_layer(conn, name, frame, progress)
+            self._new_version(conn)
+
+    def update(self, change: Callable[[dict[str, Layer]], Update],
+               progress: Callable[[str], None] | None = None) -> Update:
+        """Read every layer, let ``change`` say what to replace and append, and commit that in one
+        transaction holding the exclusive lock (no other writer in between; readers see before or after).
+
+        Only the layers named are rewritten; rows appended to an existing table are inserted (the change
+        log is never rewritten). ``change`` raising, or saying there is nothing to write, leaves the store
+        (and its version) as it was."""
+        self.migrate()
+        with self._connect(write=True) as conn:
+            meta = self._current(conn) if self._has_store(conn) else None
+            current = {name: self._read(conn, name, meta) for name in meta.layers} if meta else {}
+            update = change(dict(current))
+            if not update:
+                return update
+            self._check({**update.replace, **update.append})
+            for name, frame in update.replace.items():
+                self._put_layer(conn, name, frame, progress)
+            for name, rows in update.append.items():
+                if name in current and set(rows.columns) <= set(current[name].columns):
+                    self._insert_rows(conn, name, rows, progress)
+                else:
+                    self._put_layer(conn, name, appended(current.get(name), rows), progress)
+            self._new_version(conn)
+        return update
+
+    def _put_layer(self, conn: Connection, name: str, frame: Layer,
+                   progress: Callable[[str], None] | None) -> None:
+        """Create (or replace) one layer's table, keeping its place in the layer order (new ones go last)."""
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {_quoted(name)}"))
+        try:
+            with conn.begin_nested():  # a savepoint, so the error below is the layer's own
+                spatial = self._write_layer(conn, name, frame)
+        except Exception as exc:
+            raise StoreError(f"could not write layer {name!r} to {self.path}: {exc}", file=self.path) from exc
+        conn.execute(sa.text(
+            f"INSERT INTO {SCHEMA}.store_layers (position, name, spatial) "
+            f"VALUES ((SELECT coalesce(max(position) + 1, 0) FROM {SCHEMA}.store_layers), :n, :s) "
+            "ON CONFLICT (name) DO UPDATE SET spatial = EXCLUDED.spatial"), {"n": name, "s": spatial})
+        if progress:
+            progress(f"  wrote layer {name}: {len(frame)} features" if spatial
+                     else f"  wrote table {name}: {len(frame)} rows (no geometry)")
+
+    @staticmethod
+    def _insert_rows(conn: Connection, name: str, rows: pd.DataFrame,
+                     progress: Callable[[str], None] | None) -> None:
+        """Append rows to a table without geometry, numbered after its last row."""
+        start = conn.execute(sa.text(f"SELECT coalesce(max({ROW_COLUMN}) + 1, 0) FROM {_quoted(name)}")).scalar_one()
+        table = pd.DataFrame(rows).reset_index(drop=True)
+        table.insert(0, ROW_COLUMN, range(int(start), int(start) + len(table)))
+        table.to_sql(name, conn, schema=SCHEMA, if_exists="append", index=False)
+        if progress:
+            progress(f"  appended {len(table)} rows to {name}")
+
+    @staticmethod
+    def _new_version(conn: Connection) -> None:
+        conn.execute(sa.text(f"DELETE FROM {SCHEMA}.store_meta"))
+        conn.execute(sa.text(f"INSERT INTO {SCHEMA}.store_meta (id, version, written_at) "
+                             "VALUES (1, :v, now())"), {"v": uuid.uuid4().hex})
 
     @staticmethod
     def _write_layer(conn: Connection, name: str, frame: Layer) -> bool:

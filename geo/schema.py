@@ -16,6 +16,10 @@ FieldKind = Literal["str", "slug", "slugs", "int", "float", "date", "choice", "c
 LAYER_NAMES: tuple[str, ...] = ("districts", "corridors", "parks", "projects", "institutions")
 #: The register of sources: a layer of the store without geometry (``data/sources/sources.csv``).
 REGISTER_LAYER = "sources"
+#: The ledger's change log (geo.ledger.changes), a table of the store not served as a layer.
+LOG_LAYER = "changes"
+#: Tables of the store that are the service's own and never served: the change log, users and their tokens.
+INTERNAL_TABLES: tuple[str, ...] = (LOG_LAYER, "users", "tokens")
 
 STATUSES: tuple[str, ...] = ("planned", "exploratory", "under_construction", "operating", "unknown")
 LOCATION_PRECISIONS: tuple[str, ...] = ("site", "street", "town", "district", "city")

@@ -10,11 +10,12 @@ column (:func:`is_spatial`).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -61,6 +62,35 @@ class LayerInfo:
 Layer = gpd.GeoDataFrame | pd.DataFrame
 
 
+@dataclass
+class Update:
+    """What a read-modify-write (:meth:`GeoPackageStore.update`) changes: layers replaced whole, and rows
+    appended to tables (the change log), all in one atomic step."""
+
+    replace: dict[str, Layer] = field(default_factory=dict)
+    append: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        """Whether there is anything to write (an empty update leaves the store and its version as they are)."""
+        return bool(self.replace) or any(len(rows) for rows in self.append.values())
+
+
+def in_store_order(layers: Mapping[str, Layer]) -> dict[str, Layer]:
+    """The layers in the order a build writes them: the spatial layers of ``LAYER_NAMES``, then the rest."""
+    ordered = {name: layers[name] for name in LAYER_NAMES if name in layers}
+    ordered.update((name, frame) for name, frame in layers.items() if name not in ordered)
+    return ordered
+
+
+def appended(current: Layer | None, rows: pd.DataFrame) -> pd.DataFrame:
+    """A table with rows added at its end (columns of both, the current ones first)."""
+    if current is None or len(current.columns) == 0:
+        return rows.reset_index(drop=True)
+    if rows.empty:
+        return current
+    return pd.concat([pd.DataFrame(current), rows], ignore_index=True, sort=False)
+
+
 def is_spatial(frame: object) -> bool:
     """Whether a layer is spatial: a GeoDataFrame with an active geometry column (else an attribute table)."""
     if not isinstance(frame, gpd.GeoDataFrame):
@@ -98,6 +128,8 @@ class Store(Protocol):
     def info(self) -> list[LayerInfo]: ...
 
     def write(self, layers: Mapping[str, Layer]) -> None: ...
+
+    def update(self, change: Callable[[dict[str, Layer]], Update]) -> Update: ...
 
     def near(self, layer: str, geometry_wgs84: shapely.Geometry, radius_m: float, *, limit: int | None = None,
              offset: int = 0, where: Mapping[str, Sequence[str]] | None = None) -> gpd.GeoDataFrame: ...
@@ -148,9 +180,9 @@ class GeoPackageStore:
             return frame.set_crs(crs.WGS84, allow_override=True) if frame.crs is None else frame
         # an attribute table: integer fields with a missing value come back as floats; make them Int64 again
         meta = pyogrio.read_info(self.path, layer=name)
-        for field, ogr_type in zip(meta["fields"], meta["ogr_types"]):
-            if ogr_type in _INTEGER_TYPES and field in frame and frame[field].dtype.kind == "f":
-                frame[field] = frame[field].astype("Int64")
+        for column, ogr_type in zip(meta["fields"], meta["ogr_types"]):
+            if ogr_type in _INTEGER_TYPES and column in frame and frame[column].dtype.kind == "f":
+                frame[column] = frame[column].astype("Int64")
         return frame
 
     def read_all(self) -> dict[str, Layer]:
@@ -195,6 +227,33 @@ class GeoPackageStore:
         """The rows of a layer with this id (``code`` for the districts); NotFoundError if none."""
         return self._queries().by_id(layer, id)
 
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """Hold the store's write lock (a lock file beside it): writers of every process take turns."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.parent / f".{self.path.name}.lock", "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def update(self, change: Callable[[dict[str, Layer]], Update],
+               progress: Callable[[str], None] | None = None) -> Update:
+        """Read every layer, let ``change`` say what to replace and append, and write the result atomically,
+        all under the write lock (no other writer in between); ``change`` raising, or saying there is nothing
+        to write, leaves the store (and its version) as it was."""
+        with self._write_lock():
+            current = self.read_all() if self.exists() else {}
+            update = change(dict(current))
+            if not update:
+                return update
+            layers = {**current, **update.replace}
+            for name, rows in update.append.items():
+                layers[name] = appended(current.get(name), rows)
+            self._write(layers, progress)
+        return update
+
     def write(
         self,
         layers: Mapping[str, Layer],
@@ -204,6 +263,10 @@ class GeoPackageStore:
 
         A spatial layer must be in WGS84 and gets a spatial index; a layer without a geometry column
         (a DataFrame) becomes an attribute table."""
+        with self._write_lock():
+            self._write(layers, progress)
+
+    def _write(self, layers: Mapping[str, Layer], progress: Callable[[str], None] | None) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp.gpkg", dir=self.path.parent)
         os.close(fd)
@@ -260,6 +323,9 @@ __all__ = [
     "Layer",
     "LayerInfo",
     "Store",
+    "Update",
+    "appended",
+    "in_store_order",
     "is_postgis_url",
     "is_spatial",
     "open_store",

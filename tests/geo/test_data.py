@@ -15,7 +15,7 @@ POINT_LAYERS = ("parks", "projects", "institutions")
 
 
 def test_layers_are_named_exactly(store):
-    assert store.layer_names() == ["districts", "corridors", "parks", "projects", "institutions", "sources"]
+    assert store.layer_names() == ["districts", "corridors", "parks", "projects", "institutions", "sources", "changes"]
 
 
 @pytest.mark.parametrize("name", ["districts", *ARTICLE_LAYERS])

@@ -20,7 +20,7 @@ SPATIAL = ["districts", "corridors", "parks", "projects", "institutions"]
 
 def test_info_lists_layers_counts_and_crs(store, layers):
     info = {i.name: i for i in store.info()}
-    assert list(info) == [*SPATIAL, "sources"]  # the register of sources after the spatial layers
+    assert list(info) == [*SPATIAL, "sources", "changes"]  # the register, then the change log
     assert all(info[n].crs == "EPSG:4326" for n in SPATIAL)
     assert (info["sources"].geometry_type, info["sources"].crs) == ("None", "None")  # as GDAL says, for the CLI
     assert info["corridors"].feature_count == 4
@@ -29,13 +29,19 @@ def test_info_lists_layers_counts_and_crs(store, layers):
     assert {n: i.feature_count for n, i in info.items()} == {n: len(g) for n, g in layers.items()}
 
 
-def test_building_twice_gives_identical_layers_and_file(tmp_path, store_path):
+def test_building_twice_gives_identical_layers_and_leaves_a_built_store_untouched(tmp_path, store_path):
     again = tmp_path / "again.gpkg"
     build_store(again)
-    assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(store_path.read_bytes()).digest()
     a, b = GeoPackageStore(store_path), GeoPackageStore(again)
     for name in a.layer_names():
-        assert a.read(name).equals(b.read(name))
+        if name == "changes":  # the same seed change, recorded at the time of each build
+            assert a.read(name).drop(columns="recorded_at").equals(b.read(name).drop(columns="recorded_at"))
+        else:
+            assert a.read(name).equals(b.read(name))
+    digest = hashlib.sha256(again.read_bytes()).digest()
+    report = build_store(again)  # nothing changed in the sources: nothing is written
+    assert (report.change_id, report.added, report.updated, report.unchanged) == (None, 0, 0, 52)
+    assert hashlib.sha256(again.read_bytes()).digest() == digest
 
 
 def test_nullable_figures_survive_the_round_trip(layers):
@@ -69,9 +75,9 @@ def test_a_failed_write_keeps_the_old_store(tmp_path, layers, monkeypatch):
 
     monkeypatch.setattr(pyogrio, "write_dataframe", failing)
     with pytest.raises(StoreError, match="disk full"):
-        build_store(out)
+        GeoPackageStore(out).write(layers)
     assert out.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["corridors.gpkg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".corridors.gpkg.lock", "corridors.gpkg"]  # no temp file
 
 
 def test_the_register_is_a_table_without_geometry(store, layers):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 from geo.dataset import _content_version
 from geo.errors import NotFoundError, StoreError
 from geo.postgis import SCHEMA, PostGISStore
-from geo.store import GeoPackageStore, is_spatial, open_store
+from geo.store import GeoPackageStore, Update, is_spatial, open_store
 from tests.postgis_cluster import new_database
 
 SPATIAL = ["districts", "corridors", "parks", "projects", "institutions"]
@@ -93,7 +94,7 @@ def test_written_layers_read_back_as_the_geopackage_gives_them(handle, real_laye
     for name in handle.store.layer_names():
         assert_same_layer(handle.store.read(name), layers[name])
     everything = handle.store.read_all()
-    assert list(everything) == list(layers)
+    assert list(everything) == [n for n in layers if n != "changes"]  # the built store also holds the log
     for name, frame in everything.items():
         assert_same_layer(frame, layers[name])
 
@@ -110,7 +111,8 @@ def test_nullable_figures_and_text_survive(handle, real_layers):
 
 def test_info_gives_counts_geometry_types_and_crs(handle, real_layers, store):
     handle.store.write(real_layers)
-    assert handle.store.info() == store.info()  # the session's GeoPackage built from the same sources
+    # the session's GeoPackage built from the same sources (which also holds the change log)
+    assert handle.store.info() == [i for i in store.info() if i.name != "changes"]
     info = {i.name: i for i in handle.store.info()}
     assert (info["districts"].geometry_type, info["corridors"].geometry_type) == ("MultiPolygon", "LineString")
     assert (info["sources"].geometry_type, info["sources"].crs) == ("None", "None")
@@ -147,6 +149,46 @@ def test_a_write_replaces_every_layer_and_the_version(handle, real_layers):
 
 
 # --- PostGIS only ----------------------------------------------------------------------------------------
+
+
+def test_update_replaces_named_layers_and_appends_rows_at_once(handle, real_layers):
+    handle.store.write(real_layers)
+    before = handle.version()
+    parks = real_layers["parks"].iloc[:3].copy()
+    log = pd.DataFrame({"change_id": ["c1", "c1"], "record_id": ["a", "b"]})
+    handle.store.update(lambda current: Update(replace={"parks": parks}, append={"changes": log}))
+    assert handle.version() != before
+    assert list(handle.store.read("parks")["id"]) == list(parks["id"])
+    assert list(handle.store.read("projects")["id"]) == list(real_layers["projects"]["id"])
+    assert handle.store.layer_names()[-1] == "changes"
+    more = pd.DataFrame({"change_id": ["c2"], "record_id": ["c"]})
+    handle.store.update(lambda current: Update(append={"changes": more}))
+    assert handle.store.read("changes").to_dict("list") == {"change_id": ["c1", "c1", "c2"],
+                                                            "record_id": ["a", "b", "c"]}
+
+
+def test_an_update_that_raises_changes_nothing(handle, real_layers):
+    handle.store.write(real_layers)
+    before = handle.version()
+
+    def refuse(current):
+        assert set(current) == set(real_layers)  # it saw every layer
+        raise ValueError("no")
+
+    with pytest.raises(ValueError):
+        handle.store.update(refuse)
+    assert handle.version() == before and len(handle.store.read("parks")) == len(real_layers["parks"])
+
+
+def test_concurrent_updates_take_turns_and_lose_nothing(handle, real_layers):
+    handle.store.write({**real_layers, "counter": pd.DataFrame({"n": [0]})})
+
+    def bump(current):
+        return Update(replace={"counter": pd.DataFrame({"n": [int(current["counter"]["n"].iat[0]) + 1]})})
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: handle.store.update(bump), range(16)))
+    assert int(handle.store.read("counter")["n"].iat[0]) == 16
 
 
 @pytest.fixture()
