@@ -323,9 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "reloading instead; only on a loopback --host (127.0.0.1, ::1, localhost)")
     p.set_defaults(func=_cmd_serve)
 
-    from cli import export
+    from cli import accounts, export, ledger
 
     export.add_parser(sub)
+    accounts.add_parser(sub)  # users, tokens: who may write
+    ledger.add_parsers(sub)  # import, template, history, undo
     return parser
 
 

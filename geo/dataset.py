@@ -31,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -119,7 +120,9 @@ class Dataset:
 
     def __init__(self, layers: Mapping[str, Layer], *, version: str = "memory",
                  belt_km: float | None = None, finder: Finder | None = None) -> None:
-        self.changes: pd.DataFrame | None = layers.get(LOG_LAYER)
+        #: the service's own tables (change log, users, tokens): never served as layers
+        self.internal: dict[str, pd.DataFrame] = {n: f for n, f in layers.items() if n in INTERNAL_TABLES}
+        self.changes: pd.DataFrame | None = self.internal.get(LOG_LAYER)
         layers = {name: frame for name, frame in layers.items() if name not in INTERNAL_TABLES}
         register = layers.get(REGISTER_LAYER)
         self.sources: pd.DataFrame | None = None if register is None or is_spatial(register) else register
@@ -150,6 +153,20 @@ class Dataset:
             types = sorted(set(frame.geom_type.dropna()))
             out.append(LayerInfo(name, len(frame), "/".join(types) or "Unknown", f"EPSG:{frame.crs.to_epsg()}"))
         return out
+
+    def as_of(self, day: date) -> Dataset:
+        """The dataset as the ledger stood at the end of ``day`` (China time): its records from the change log,
+        the districts and register as now (WGS84; kept with this version; queries run in memory)."""
+        def build() -> Dataset:
+            from geo.ledger.changes import LEDGER_LAYERS, as_of
+
+            layers: dict[str, Layer] = dict(self.layers)
+            for name in LEDGER_LAYERS:
+                if name in layers:
+                    layers[name] = as_of(self.changes, name, day, like=self.spatial[name])
+            return Dataset(layers, version=f"{self.version}@{day.isoformat()}", belt_km=self.belt_km)
+
+        return self.cached(("as_of", day), build)
 
     def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
         """A result that depends only on this version and ``key``, computed once and kept (bounded)."""

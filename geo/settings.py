@@ -15,12 +15,14 @@ they need (a store location, a belt width, a font) as arguments.
 | ``TILES_CRS`` | ``wgs84`` | CRS of those tiles (``wgs84`` or ``cgcs2000``; GCJ-02/BD-09 tiles are refused) |
 | ``TILES_ATTRIBUTION`` | — | attribution shown for the tiles |
 | ``CORRIDORS_CJK_FONT`` | Debian's WenQuanYi Micro Hei | font file for Chinese text in exported maps |
+| ``READ_ACCESS`` | ``public`` | ``public``: anyone may read; ``login``: reading needs a login too (writing always does) |
+| ``SECRET_KEY`` | kept in ``instance/secret_key`` | signs the session cookies; the same on every machine serving one store |
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from geo.analysis import DEFAULT_BELT_KM, check_belt_km
 from geo.errors import GeoError, ValidationError
@@ -31,7 +33,11 @@ INSTANCE_DIR = DEFAULT_STORE_PATH.parent
 DEFAULT_STORE = DEFAULT_STORE_PATH
 #: The names of the settings, as environment variables and app config keys.
 NAMES: tuple[str, ...] = ("CORRIDORS_STORE", "DATABASE_URL", "CORRIDOR_BELT_KM", "TILES", "TILES_CRS",
-                          "TILES_ATTRIBUTION", "CORRIDORS_CJK_FONT")
+                          "TILES_ATTRIBUTION", "CORRIDORS_CJK_FONT", "READ_ACCESS", "SECRET_KEY")
+#: Who may read (``READ_ACCESS``): anyone, or only a logged-in user (or a bearer token); writing always needs one.
+READ_ACCESS_MODES: tuple[str, ...] = ("public", "login")
+#: The shortest ``SECRET_KEY`` accepted (characters).
+SECRET_KEY_MIN_CHARS = 16
 
 
 class SettingsError(GeoError):
@@ -48,6 +54,8 @@ class Settings:
     tiles_crs: str = "wgs84"
     tiles_attribution: str = ""
     cjk_font: str | None = None
+    read_access: str = "public"
+    secret_key: str | None = field(default=None, repr=False)  # None: the app keeps one in its instance folder
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> Settings:
@@ -66,10 +74,20 @@ class Settings:
             belt_km = DEFAULT_BELT_KM if belt is None else check_belt_km(belt)
         except ValidationError as exc:
             raise SettingsError(f"CORRIDOR_BELT_KM={belt!r}: {exc.detail}", field="CORRIDOR_BELT_KM") from None
+        read_access = (get("READ_ACCESS") or "public").lower()
+        if read_access not in READ_ACCESS_MODES:
+            raise SettingsError(f"READ_ACCESS={read_access!r}: expected public (anyone may read) or login (reading "
+                                "needs a login too)", field="READ_ACCESS")
+        secret_key = get("SECRET_KEY")
+        if secret_key is not None and len(secret_key) < SECRET_KEY_MIN_CHARS:  # the value is never echoed
+            raise SettingsError(f"SECRET_KEY: too short ({len(secret_key)} characters); use at least "
+                                f"{SECRET_KEY_MIN_CHARS} random ones, e.g. python -c 'import secrets; "
+                                "print(secrets.token_urlsafe(32))'", field="SECRET_KEY")
         settings = cls(store=store if is_postgis_url(store) else store.removeprefix("gpkg:"), belt_km=belt_km,
                        tiles=get("TILES") or "offline",
                        tiles_crs=(get("TILES_CRS") or "wgs84").lower(),
-                       tiles_attribution=get("TILES_ATTRIBUTION") or "", cjk_font=get("CORRIDORS_CJK_FONT"))
+                       tiles_attribution=get("TILES_ATTRIBUTION") or "", cjk_font=get("CORRIDORS_CJK_FONT"),
+                       read_access=read_access, secret_key=secret_key)
         settings._check_tiles()
         return settings
 

@@ -39,10 +39,25 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.jinja_env.globals["kind_label"] = kind_label  # a source's kind, bilingually (templates/_source.html)
 
-    from webmap import api, compress, corridors, data, export, features, health, pages, security, site
+    from webmap import (
+        api,
+        auth,
+        compress,
+        corridors,
+        data,
+        export,
+        features,
+        health,
+        ledger,
+        pages,
+        security,
+        site,
+    )
 
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_CONTENT_LENGTH"] or api.MAX_BODY_BYTES  # else a JSON 413
     data.init_app(app)
+    ledger.init_app(app)  # before auth: an upload's size limit must hold when the CSRF check reads the form
+    auth.init_app(app)  # sessions, logins, bearer tokens, CSRF; READ_ACCESS=login guards every view
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(corridors.bp)

@@ -18,6 +18,7 @@ from geo import chain, citations, downloads, filters, formats, params
 from geo.analysis import corridor_standing
 from geo.dataset import Dataset
 from geo.errors import NotFoundError, ValidationError
+from geo.ledger.changes import parse_day
 from geo.query import MAX_K, MAX_RADIUS_KM, QUERYABLE_LAYERS
 from geo.schema import STATUSES
 from geo.siting import CHAIN_KM
@@ -84,14 +85,26 @@ def layers_index() -> Response:
     return respond({"layers": [vars(i) for i in current_data().info()], "data_version": current_data().version})
 
 
+def data_as_of(args: params.Args) -> Dataset:
+    """The request's dataset, or (``as_of=YYYY-MM-DD``) the ledger as it stood at the end of that day."""
+    data = current_data()
+    day = args.text("as_of")  # blank is not given, as for every parameter
+    if day is None:
+        return data
+    if data.changes is None:
+        raise ValidationError("as_of needs the ledger's change log, which this store does not have yet; rebuild it "
+                              "with `make build`", field="as_of")
+    return data.as_of(parse_day(day))
+
+
 @bp.get("/layers/<layer>")
 def layer_features(layer: str) -> Response:
-    """One layer, filtered by corridor, status, chain_link, district and q.
+    """One layer, filtered by corridor, status, chain_link, district and q (``as_of``: as it stood that day).
 
     The register of sources (``sources``, no geometry) takes no filter: GeoJSON gives its rows as
     features with null geometries; json and csv give the rows; compact is for the point layers only."""
-    data = current_data()
     args = request_args()
+    data = data_as_of(args)
     frame = data.layer(layer)  # 404 for an unknown layer
     fmt = _fmt(args, FORMATS)
     wanted = layer_filters(args, data)
@@ -161,9 +174,10 @@ def _layers_param(args: params.Args, name: str = "layer") -> list[str] | None:
 
 @bp.route("/near", methods=["GET", "POST"])
 def near() -> Response:
-    """Buffer query: features within ``radius_km`` of lon/lat, a feature or a polygon (GET, or POST a GeoJSON body)."""
-    data = current_data()
+    """Buffer query: features within ``radius_km`` of lon/lat, a feature or a polygon (GET, or POST a GeoJSON body);
+    ``as_of``: over the ledger as it stood at the end of that day."""
     args = request_args()
+    data = data_as_of(args)
     radius = args.number("radius_km", minimum=0, exclusive_minimum=True, maximum=MAX_RADIUS_KM)
     if radius is None:
         raise ValidationError(f"radius_km is required (0 < radius_km <= {MAX_RADIUS_KM:g})", field="radius_km")

@@ -11,10 +11,11 @@ from typing import Any
 
 from geo import chain, downloads, params, render, siting
 from geo.dataset import Dataset
+from geo.ledger.changes import LEDGER_LAYERS
 from geo.query import MAX_K, MAX_RADIUS_KM, QUERYABLE_LAYERS
 from geo.schema import STATUSES
 from geo.store import is_spatial
-from webmap import api
+from webmap import api, ledger
 
 STR = {"type": "string"}
 TEXT = {"type": "string", "maxLength": params.MAX_TEXT}
@@ -51,6 +52,9 @@ def _errors(*codes: int) -> dict[str, Any]:
         400: "a bad parameter: the message names the parameter as sent and what was expected",
         404: "an unknown layer, id, industry, park or corridor (the message names the parameter)",
         405: "method not allowed (the Allow header lists the allowed ones)",
+        401: "no user: log in (/login) or send Authorization: Bearer <token> (python run.py tokens add NAME)",
+        403: "the user's role may not do this (the message names the role needed)",
+        409: "a record has changed since (another user's edit came first): nothing was written",
         413: "the request body is larger than the service accepts",
         503: "the data store is missing or damaged: the message says how to rebuild it",
     }
@@ -75,6 +79,9 @@ def _lonlat(prefix: str = "", what: str = "the query point") -> list[dict[str, A
 
 CRS = _param("crs", "system of lon/lat: wgs84 (GPS), gcj02 (AMap/Tencent), bd09 (Baidu), cgcs2000; only with "
                     "lon and lat", _choice(list(params.SYSTEMS)))
+#: The ledger's time view: the records as they stood at the end of a day (China time).
+AS_OF = _param("as_of", "answer from the ledger as it stood at the end of this day (YYYY-MM-DD, China time); "
+               "blank: now", {"type": "string", "pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"})
 
 
 def _filters() -> list[dict[str, Any]]:
@@ -111,7 +118,7 @@ def _near_params() -> list[dict[str, Any]]:
             _param("feature", "id of a park, project, institution or corridor, or a district code", TEXT),
             _param("radius_km", "radius in km (geodesic)", _number(0, MAX_RADIUS_KM, exclusive=True), True),
             _param("layer", f"layer(s), comma-separated, or all: {', '.join(QUERYABLE_LAYERS)}", TEXT),
-            _param("format", "output format", _choice(["geojson", "json", "csv"]))]
+            _param("format", "output format", _choice(["geojson", "json", "csv"])), AS_OF]
 
 
 def _export_query() -> list[dict[str, Any]]:
@@ -169,7 +176,7 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                 "parameters": [_param("layer", "layer name", {"type": "string", "enum": layer_names},
                                       True, "path"), *_filters(),
                                _param("format", "output format; compact = column arrays for the point layers",
-                                      _choice(list(api.FORMATS)))],
+                                      _choice(list(api.FORMATS))), AS_OF],
                 "responses": {**layer_out, **_errors(400, 404)}}},
             "/api/features/{id}": {"get": {
                 "summary": "One feature by id with all attributes",
@@ -177,7 +184,7 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                 "responses": {**_ok("a GeoJSON Feature (WGS84)", "application/geo+json"), **_errors(404)}}},
             "/api/near": {"get": near, "post": {
                 **near, "summary": "Buffer query around a polygon sent as the GeoJSON body",
-                "parameters": [p for p in _near_params() if p["name"] in ("radius_km", "layer", "format")],
+                "parameters": [p for p in _near_params() if p["name"] in ("radius_km", "layer", "format", "as_of")],
                 "requestBody": _polygon_body(), "responses": {**query_out, **_errors(400, 413)}}},
             "/api/nearest": {"get": {
                 "summary": "The k nearest features of a layer",
@@ -213,6 +220,48 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                                       _number(api.MIN_SPACING_KM, api.MAX_SPACING_KM, default=siting.HEX_KM))],
                 "responses": {**_ok("the hexagons", "application/geo+json",
                                     schema={"application/geo+json": features}), **_errors(400, 404)}}},
+            "/api/import": {"post": {
+                "summary": "Import a file of parks, projects or institutions into the ledger (preview with dry_run=1)",
+                "description": "The file (XLSX, CSV in UTF-8/GB18030, GeoJSON or GeoPackage) as the multipart field "
+                               "`file`. Coordinates in `crs`, stored as WGS84. A preview writes nothing; a commit "
+                               "writes all rows or none (skip_invalid=1: the valid ones) as one change.",
+                "security": [{"bearer": []}, {"session": []}],
+                "parameters": [_param("layer", "the layer imported", _choice(list(ledger.IMPORT_LAYERS)), True),
+                               _param("crs", "system of the file's coordinates", _choice(list(ledger.CRS_CHOICES))),
+                               _param("sheet", "sheet (XLSX) or layer (GeoPackage) to read", TEXT),
+                               _param("dry_run", "1: preview only", _choice(["0", "1", "true", "false"])),
+                               _param("skip_invalid", "1: commit the valid rows when some are rejected",
+                                      _choice(["0", "1", "true", "false"]))],
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+                "responses": {**_ok("the report: added, updated, unchanged, duplicates, rejected (row, column, "
+                                    "value, message_zh, message_en) and, on commit, change_id", "application/json",
+                                    schema=obj),
+                              "422": {"description": "rows were rejected and nothing was written (the report)",
+                                      "content": obj}, **_errors(400, 401, 403, 409, 413)}}},
+            "/api/import/template": {"get": {
+                "summary": "The XLSX template of a layer (headers in Chinese and English, an example row)",
+                "parameters": [_param("layer", "the layer", _choice(list(ledger.IMPORT_LAYERS)))],
+                "responses": {**_ok("the template", "application/vnd.openxmlformats-officedocument.spreadsheetml"
+                                                     ".sheet", schema=STR), **_errors(400)}}},
+            "/api/history": {"get": {
+                "summary": "The ledger's change log, oldest first (every import, edit, undo and seed build)",
+                "parameters": [_param("id", "only this record's changes", TEXT),
+                               _param("change", "only this change's record changes", TEXT),
+                               _param("layer", "only this layer", _choice(list(LEDGER_LAYERS))),
+                               _param("since", "recorded on or after this day (China time)",
+                                      {"type": "string", "pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"}),
+                               _param("limit", "at most this many (the latest)",
+                                      {"type": "integer", "minimum": 1, "maximum": ledger.MAX_HISTORY_ROWS})],
+                "responses": {**_ok("the changes with the records before and after", "application/json",
+                                    schema=obj), **_errors(400)}}},
+            "/api/history/{change_id}/revert": {"post": {
+                "summary": "Undo a change with a new change that restores what it changed",
+                "security": [{"bearer": []}, {"session": []}],
+                "parameters": [_param("change_id", "the change to undo", TEXT, True, "path")],
+                "responses": {**_ok("the new change", "application/json", schema=obj),
+                              **_errors(401, 403, 404, 409)}}},
             "/api/site/industries": {"get": {"summary": "The industry catalogue",
                                              "responses": _ok("the catalogue", "application/json", schema=obj)}},
             "/export/map.{fmt}": {"get": {
@@ -249,7 +298,12 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                                               "503": {"description": "not ready: the message says what to do",
                                                       "content": {"application/json": {"schema": obj}}}}}},
         },
-        "components": {"schemas": {
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "a token from `python run.py tokens add NAME`"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "session",
+                        "description": "a login at /login; writes then need the X-CSRFToken header"},
+        }, "schemas": {
             "Error": {"type": "object", "required": ["error", "type"],
                       "properties": {"error": STR, "type": STR, "field": {"type": ["string", "null"]},
                                      "row": {"type": ["integer", "null"]}, "file": {"type": ["string", "null"]}}},

@@ -8,7 +8,8 @@ an undo is a new change that restores the earlier state; history is never rewrit
 
 Two times: ``recorded_at`` is when the change entered the ledger (UTC); ``valid_from`` is the day from
 which the record stood so, as far as its source says: an article's records are valid from the
-article's publication date, an import's or an edit's from the day it was made. ``as_of(day)`` answers
+article's publication date, an import's or an edit's from the day it was made, and a record whose
+source gives no date from the day it was recorded (the ledger knows it only since then). ``as_of(day)`` answers
 with the records as they stood at the end of that day (China Standard Time), by ``valid_from``.
 
 Every commit goes through :func:`commit`, which runs in the store's read-modify-write
@@ -89,7 +90,8 @@ def canonical(record: Record | None) -> str:
     return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _loads(text: object) -> Record | None:
+def record_from_json(text: object) -> Record | None:
+    """A record from the change log's JSON (None for a missing one)."""
     return None if text is None or (isinstance(text, float) and math.isnan(text)) else json.loads(str(text))
 
 
@@ -301,6 +303,17 @@ def history(log: pd.DataFrame | None, *, record_id: str | None = None, change_id
     return rows.sort_values("change_seq", kind="stable").reset_index(drop=True)
 
 
+def history_records(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """Change-log rows as JSON-ready mappings, with the records before and after parsed (``before``, ``after``)."""
+    out = []
+    for row in rows.to_dict("records"):
+        item = {k: _plain(v) for k, v in row.items() if k not in ("before_json", "after_json")}
+        item["before"] = record_from_json(row.get("before_json"))
+        item["after"] = record_from_json(row.get("after_json"))
+        out.append(item)
+    return out
+
+
 def revert(log: pd.DataFrame | None, change_id: str) -> list[RecordChange]:
     """The record changes that undo ``change_id``: each record back to its state before it (a new change)."""
     rows = history(log, change_id=change_id)
@@ -308,7 +321,7 @@ def revert(log: pd.DataFrame | None, change_id: str) -> list[RecordChange]:
         raise NotFoundError(f"unknown change {change_id!r}", field="change_id")
     out = []
     for row in rows.itertuples(index=False):
-        before, after = _loads(row.after_json), _loads(row.before_json)
+        before, after = record_from_json(row.after_json), record_from_json(row.before_json)
         operation: Operation = "add" if before is None else "delete" if after is None else "update"
         out.append(RecordChange(row.layer, row.record_id, operation, before, after, row.source_id))
     return out
@@ -322,7 +335,7 @@ def as_of(log: pd.DataFrame | None, layer: str, day: date, like: gpd.GeoDataFram
     rows = log[(log["layer"] == layer) & (log["valid_from"].astype(str) <= day.isoformat())]
     rows = rows.sort_values(["valid_from", "change_seq"], kind="stable").drop_duplicates("record_id", keep="last")
     rows = rows.sort_values("change_seq", kind="stable")
-    records = [r for r in (_loads(t) for t in rows["after_json"]) if r is not None]
+    records = [r for r in (record_from_json(t) for t in rows["after_json"]) if r is not None]
     return _typed(_frame_of(records, like, layer), layer)
 
 

@@ -897,7 +897,8 @@ def parse_file(data: bytes, file_name: str, *, layer: str, context: ImportContex
     if "name_zh" not in fields:
         raise ValidationError(
             "文件：找不到名称列（如「项目名称」「名称」「name_zh」）；请检查表头行或所选工作表 / file: no name column "
-            f"(项目名称, 名称 or name_zh) among the headers {table.headers[:12]}; check the header row or the sheet",
+            f"(项目名称, 名称 or name_zh) among the headers {[h[:40] for h in table.headers[:12]]}; check the header "
+            "row or the sheet",
             field="file")
     has_geometry = table.geometry is not None and any(isinstance(g, tuple) for g in table.geometry)
     if has_geometry:  # a feature's geometry is its position: lon/lat properties are not read

@@ -148,6 +148,7 @@ def test_openapi_lists_every_endpoint(client):
         assert path in doc["paths"]
     rules = {str(r) for r in client.application.url_map.iter_rules() if str(r).startswith("/api/")}
     documented = {p.replace("{layer}", "<layer>").replace("{id}", "<feature_id>") for p in doc["paths"]}
+    documented = {p.replace("{change_id}", "<change_id>") for p in documented}
     documented |= {"/api/corridors/<corridor_id>", "/api/openapi.json"}
     assert rules <= documented | {"/api/features/<feature_id>"}
 
