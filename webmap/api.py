@@ -224,15 +224,17 @@ def standing(data: Dataset) -> list[dict[str, Any]]:
 
 @bp.get("/corridors")
 def corridors() -> Response:
-    """Standing of every corridor against its 2021 investment target."""
-    data = current_data()
-    return respond({"belt_km": data.belts["belt_km"].iloc[0], "corridors": standing(data)})
+    """Standing of every corridor against its 2021 investment target (``as_of``: as the ledger stood that day)."""
+    args = request_args()
+    data = data_as_of(args)
+    return respond({"belt_km": data.belt_km, "as_of": args.text("as_of"),
+                    "corridors": standing(data)})
 
 
 @bp.get("/corridors/<corridor_id>")
 def corridor(corridor_id: str) -> Response:
-    """Standing, chain coverage of one corridor."""
-    data = current_data()
+    """Standing, chain coverage of one corridor (``as_of``: as the ledger stood that day)."""
+    data = data_as_of(request_args())
     rows = [c for c in standing(data) if c["id"] == corridor_id]
     if not rows:
         raise NotFoundError(f"unknown corridor {corridor_id!r}; expected one of: "

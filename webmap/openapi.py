@@ -194,12 +194,13 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                                _param("format", "output format", _choice(["geojson", "json", "csv"]))],
                 "responses": {**query_out, **_errors(400, 404)}}},
             "/api/corridors": {"get": {"summary": "Standing of every corridor against its 2021 target (亿元)",
+                                       "parameters": [AS_OF],
                                        "responses": {**_ok("standing", "application/json", schema=obj),
-                                                     **_errors()}}},
+                                                     **_errors(400)}}},
             "/api/corridors/{id}": {"get": {
                 "summary": "Standing and chain coverage of one corridor",
-                "parameters": [_param("id", "corridor id", corridor_schema, True, "path")],
-                "responses": {**_ok("standing", "application/json", schema=obj), **_errors(404)}}},
+                "parameters": [_param("id", "corridor id", corridor_schema, True, "path"), AS_OF],
+                "responses": {**_ok("standing", "application/json", schema=obj), **_errors(400, 404)}}},
             "/api/chain": {"get": {
                 "summary": "Industrial-chain coverage: present and missing links",
                 "parameters": [_param("park", "park id", TEXT), _param("corridor", "corridor id", TEXT),
