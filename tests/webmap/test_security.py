@@ -23,6 +23,8 @@ HTML_PAGES = [
     "/site?industry=battery-materials&top=5",
     "/site/map?industry=battery-materials&top=5",
     "/corridors",
+    "/ledger",
+    "/login",
     "/corridors/luo-ru",
     "/corridors/luo-ru/map",
     "/data",
