@@ -45,6 +45,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         compress,
         corridors,
         data,
+        edits,
         export,
         features,
         health,
@@ -57,6 +58,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_CONTENT_LENGTH"] or api.MAX_BODY_BYTES  # else a JSON 413
     data.init_app(app)
     ledger.init_app(app)  # before auth: an upload's size limit must hold when the CSRF check reads the form
+    app.register_blueprint(edits.bp)  # PATCH/DELETE /api/features/<id>, POST /api/layers/<layer>/features
     auth.init_app(app)  # sessions, logins, bearer tokens, CSRF; READ_ACCESS=login guards every view
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)

@@ -19,6 +19,7 @@ from geo.analysis import corridor_standing
 from geo.dataset import Dataset
 from geo.errors import NotFoundError, ValidationError
 from geo.ledger.changes import parse_day
+from geo.ledger.edits import row_etag
 from geo.query import MAX_K, MAX_RADIUS_KM, QUERYABLE_LAYERS
 from geo.schema import STATUSES
 from geo.siting import CHAIN_KM
@@ -128,7 +129,10 @@ def feature(feature_id: str) -> Response:
     one = data.layers[layer].loc[[row.name]]
     feat = formats.feature_collection(one)["features"][0]
     feat["properties"]["layer"] = layer
-    return respond(feat, "application/geo+json")
+    resp = respond(feat, "application/geo+json")
+    # the record as the store holds it (without the joined source titles): what an edit's If-Match names
+    resp.set_etag(row_etag(one.iloc[0].drop(one.geometry.name).to_dict(), one.geometry.iloc[0]))
+    return resp
 
 
 #: Largest request body (a POST /api/near polygon), bytes; Flask's MAX_CONTENT_LENGTH, past it a JSON 413.

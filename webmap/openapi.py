@@ -12,6 +12,7 @@ from typing import Any
 from geo import chain, downloads, params, render, siting
 from geo.dataset import Dataset
 from geo.ledger.changes import LEDGER_LAYERS
+from geo.ledger.edits import EDIT_LAYERS
 from geo.query import MAX_K, MAX_RADIUS_KM, QUERYABLE_LAYERS
 from geo.schema import STATUSES
 from geo.store import is_spatial
@@ -79,6 +80,25 @@ def _lonlat(prefix: str = "", what: str = "the query point") -> list[dict[str, A
 
 CRS = _param("crs", "system of lon/lat: wgs84 (GPS), gcj02 (AMap/Tencent), bd09 (Baidu), cgcs2000; only with "
                     "lon and lat", _choice(list(params.SYSTEMS)))
+#: The version of a record an edit is made on: the ETag that GET /api/features/{id} gave.
+IF_MATCH = _param("If-Match", "the ETag of the record as loaded (GET /api/features/{id}), quoted",
+                  {"type": "string", "maxLength": 100}, True, "header")
+PRECONDITION = {"428": {"description": "If-Match is missing: an edit must name the version it was made on",
+                        "content": {"application/json": {"schema": ERROR_REF}}}}
+
+
+def _edit_body() -> dict[str, Any]:
+    """A record's new values: properties (null clears one) and a GeoJSON Point (WGS84), as a Feature has them."""
+    return {"required": True, "content": {"application/json": {"schema": {
+        "type": "object",
+        "properties": {"properties": {"type": "object"},
+                       "geometry": {"type": ["object", "null"], "required": ["type", "coordinates"],
+                                    "properties": {"type": {"const": "Point"},
+                                                   "coordinates": {"type": "array", "items": {"type": "number"},
+                                                                   "minItems": 2, "maxItems": 2}}},
+                       "type": {"const": "Feature"}, "id": STR}}}}}
+
+
 #: The ledger's time view: the records as they stood at the end of a day (China time).
 AS_OF = _param("as_of", "answer from the ledger as it stood at the end of this day (YYYY-MM-DD, China time); "
                "blank: now", {"type": "string", "pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"})
@@ -180,8 +200,41 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                 "responses": {**layer_out, **_errors(400, 404)}}},
             "/api/features/{id}": {"get": {
                 "summary": "One feature by id with all attributes",
+                "description": "The ETag header names the record's version: send it as If-Match to edit it.",
                 "parameters": [_param("id", "feature id or district code", id_schema, True, "path")],
-                "responses": {**_ok("a GeoJSON Feature (WGS84)", "application/geo+json"), **_errors(404)}}},
+                "responses": {**_ok("a GeoJSON Feature (WGS84) with its ETag", "application/geo+json"),
+                              **_errors(404)}},
+                "patch": {
+                    "summary": "Edit a record (park, project or institution): some properties, and a point to move it",
+                    "description": "One change of the ledger, citing a new source of kind edit. Properties named "
+                                   "are set (null clears one); the id, source_id, source_row, source, "
+                                   "source_excerpt, lon and lat are the ledger's own. A GeoJSON Point (WGS84) "
+                                   "moves the record (location_precision: site unless given). If-Match (the ETag "
+                                   "of GET) is required; 409 when the record changed since: reload it and retry.",
+                    "security": [{"bearer": []}, {"session": []}],
+                    "parameters": [_param("id", "the record's id", id_schema, True, "path"), IF_MATCH],
+                    "requestBody": _edit_body(),
+                    "responses": {**_ok("the record as a GeoJSON Feature with its new ETag (header and etag) and "
+                                        "change_id (null when nothing changed)", "application/geo+json"),
+                                  **PRECONDITION, **_errors(400, 401, 403, 404, 409, 413)}},
+                "delete": {
+                    "summary": "Delete a record (park, project or institution); the ledger keeps it for an undo",
+                    "security": [{"bearer": []}, {"session": []}],
+                    "parameters": [_param("id", "the record's id", id_schema, True, "path"), IF_MATCH],
+                    "responses": {**_ok("the change: change_id, layer, id", "application/json", schema=obj),
+                                  **PRECONDITION, **_errors(400, 401, 403, 404, 409)}}},
+            "/api/layers/{layer}/features": {"post": {
+                "summary": "Add a record to parks, projects or institutions: name_zh and a Point at least",
+                "description": "One change of the ledger, citing a new source of kind edit; the id is derived from "
+                               "name_zh as an import derives it (409 when a record of that name exists).",
+                "security": [{"bearer": []}, {"session": []}],
+                "parameters": [_param("layer", "the layer", {"type": "string", "enum": list(EDIT_LAYERS)}, True,
+                                      "path")],
+                "requestBody": _edit_body(),
+                "responses": {"201": {"description": "the new record as a GeoJSON Feature with its ETag (header "
+                                                     "and etag) and change_id; Location names it",
+                                      "content": {"application/geo+json": {"schema": {}}}},
+                              **_errors(400, 401, 403, 404, 409, 413)}}},
             "/api/near": {"get": near, "post": {
                 **near, "summary": "Buffer query around a polygon sent as the GeoJSON body",
                 "parameters": [p for p in _near_params() if p["name"] in ("radius_km", "layer", "format", "as_of")],
