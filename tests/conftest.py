@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,3 +114,24 @@ def served_store(request: pytest.FixtureRequest) -> str:
     if request.param == "geopackage":
         return str(request.getfixturevalue("store_path"))
     return request.getfixturevalue("postgis_store_url")
+
+
+_copies = itertools.count()
+
+
+@pytest.fixture(params=["geopackage", "postgis"])
+def built(request: pytest.FixtureRequest, tmp_path: Path, store_path: Path) -> Iterator[GeoPackageStore]:
+    """A private copy of the built store (seed change c000001), once as a GeoPackage and once in PostGIS:
+    a test using it runs on each store and may write to it."""
+    if request.param == "geopackage":
+        path = tmp_path / "corridors.gpkg"
+        shutil.copy(store_path, path)
+        yield GeoPackageStore(path)
+        return
+    from geo.postgis import PostGISStore
+    from tests.postgis_cluster import new_database
+
+    url = new_database(request.getfixturevalue("postgis_url"), f"copy_{next(_copies)}",
+                       template=request.getfixturevalue("postgis_built_template"))
+    with PostGISStore(url) as store:
+        yield store  # type: ignore[misc]

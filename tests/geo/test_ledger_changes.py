@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-import itertools
-import shutil
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
 from geo.build import build_store
 from geo.errors import ConflictError, NotFoundError
 from geo.ledger.changes import LOG, as_of, commit, history, plan, records_of, revert
-from geo.postgis import PostGISStore
 from geo.store import GeoPackageStore, Update
 from tests.conftest import set_name_en
-from tests.postgis_cluster import new_database
 
 PARK = "luoyang-new-energy-park"
-_numbers = itertools.count()
 
 
-@pytest.fixture(params=["geopackage", "postgis"])
-def built(request: pytest.FixtureRequest, tmp_path: Path, store_path: Path) -> Iterator[GeoPackageStore | PostGISStore]:
-    """A private copy of the built store (a seed change c000001 of 52 records), of each kind."""
-    if request.param == "geopackage":
-        path = tmp_path / "corridors.gpkg"
-        shutil.copy(store_path, path)
-        yield GeoPackageStore(path)
-        return
-    url = new_database(request.getfixturevalue("postgis_url"), f"ledger_{next(_numbers)}",
-                       template=request.getfixturevalue("postgis_built_template"))
-    with PostGISStore(url) as store:
-        yield store
 
 
 def _rename(store, name_en: str, *, before=None, user: str = "planner") -> str | None:

@@ -3,37 +3,17 @@ overwriting an edit made meanwhile, and refusing bad input before anything is wr
 
 from __future__ import annotations
 
-import itertools
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from geo.dataset import load_dataset
 from geo.errors import ConflictError, NotFoundError, ValidationError
 from geo.ledger.changes import LOG, commit, history, history_records, records_of, revert
 from geo.ledger.edits import add_record, delete_record, edit_record, record_etag, row_etag
-from geo.postgis import PostGISStore
-from geo.store import GeoPackageStore, Update
-from tests.postgis_cluster import new_database
+from geo.store import Update
 
 PROJECT = "zhongzhou-shidai-phase-1"
-_numbers = itertools.count()
 
 
-@pytest.fixture(params=["geopackage", "postgis"])
-def built(request: pytest.FixtureRequest, tmp_path: Path, store_path: Path) -> Iterator[GeoPackageStore | PostGISStore]:
-    """A private copy of the built store, of each kind."""
-    if request.param == "geopackage":
-        path = tmp_path / "corridors.gpkg"
-        shutil.copy(store_path, path)
-        yield GeoPackageStore(path)
-        return
-    url = new_database(request.getfixturevalue("postgis_url"), f"edits_{next(_numbers)}",
-                       template=request.getfixturevalue("postgis_built_template"))
-    with PostGISStore(url) as store:
-        yield store
 
 
 def _record(store, record_id: str = PROJECT, layer: str = "projects"):

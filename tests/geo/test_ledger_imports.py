@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import io
-import itertools
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import xlsxwriter
 
 from geo import crs
 from geo.ledger.changes import LOG, commit, history, records_of, revert
 from geo.ledger.imports import import_file
-from geo.postgis import PostGISStore
-from geo.store import GeoPackageStore, Update
-from tests.postgis_cluster import new_database
+from geo.store import Update
 
 ROOT = Path(__file__).resolve().parents[2]
-_numbers = itertools.count()
 #: An office's list: Chinese headers, 万元, GCJ-02 coordinates (an AMap picker), a district-only row, two bad rows.
 OFFICE_CSV = (
     "项目名称,英文名称,区县,状态,总投资(万元),经度,纬度\n"
@@ -32,18 +26,6 @@ OFFICE_CSV = (
 )
 
 
-@pytest.fixture(params=["geopackage", "postgis"])
-def built(request: pytest.FixtureRequest, tmp_path: Path, store_path: Path) -> Iterator[GeoPackageStore | PostGISStore]:
-    """A private copy of the built store, of each kind."""
-    if request.param == "geopackage":
-        path = tmp_path / "corridors.gpkg"
-        shutil.copy(store_path, path)
-        yield GeoPackageStore(path)
-        return
-    url = new_database(request.getfixturevalue("postgis_url"), f"imports_{next(_numbers)}",
-                       template=request.getfixturevalue("postgis_built_template"))
-    with PostGISStore(url) as store:
-        yield store
 
 
 def _import(store, data: bytes = OFFICE_CSV.encode(), name: str = "项目库.csv", **kwargs):
