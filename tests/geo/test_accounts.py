@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
-import shutil
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,27 +11,15 @@ from geo import accounts
 from geo.accounts import User
 from geo.dataset import load_dataset
 from geo.errors import NotFoundError, ValidationError
-from geo.postgis import PostGISStore
 from geo.store import GeoPackageStore
-from tests.postgis_cluster import new_database
 
 PASSWORD = "correct horse battery staple"
-_numbers = itertools.count()
 
 
-@pytest.fixture(params=["geopackage", "postgis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, store_path: Path) -> Iterator[GeoPackageStore | PostGISStore]:
-    """A private copy of the built store, of each kind."""
-    if request.param == "geopackage":
-        path = tmp_path / "corridors.gpkg"
-        shutil.copy(store_path, path)
-        yield GeoPackageStore(path)
-        return
-    url = new_database(request.getfixturevalue("postgis_url"), f"accounts_{next(_numbers)}",
-                       template=request.getfixturevalue("postgis_built_template"))
-    with PostGISStore(url) as db:
-        yield db
-
+@pytest.fixture()
+def store(built):
+    """A private copy of the built store, of each kind (the shared ``built`` fixture)."""
+    return built
 
 def tables(store) -> dict:
     return accounts.read_tables(store)
