@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo import crs
 from geo.errors import ValidationError
@@ -150,8 +151,6 @@ class ImportReport:
 
 def _row_record(row: ImportRow) -> Record:
     """An accepted row as a record (WGS84 point), without its empty cells."""
-    import shapely
-
     props = {k: v for k, v in row.record.items() if v is not None}
     return record_of(props, shapely.Point(float(props["lon"]), float(props["lat"])))
 
