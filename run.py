@@ -12,6 +12,9 @@ Examples:
   python run.py site --industry battery-materials --top 5   ranked parks with the reasons
   python run.py export --out map.pdf [--corridor ID | --near ... | --site INDUSTRY] [--size A4-landscape]
   python run.py serve            start the map on http://127.0.0.1:8000/ (HOST, PORT settings)
+  python run.py import 项目库.xlsx --layer projects --crs gcj02 --dry-run   preview an office's list
+  python run.py history --since 2026-11-01      the ledger's changes;   python run.py undo c000042
+  python run.py users add wang --role editor    who may write;          python run.py tokens add wang
 
 Every coordinate read or written is WGS84 (EPSG:4326) unless an option says otherwise.
 Settings: CORRIDORS_STORE (path of the GeoPackage, default instance/corridors.gpkg, or a
@@ -323,11 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "reloading instead; only on a loopback --host (127.0.0.1, ::1, localhost)")
     p.set_defaults(func=_cmd_serve)
 
-    from cli import accounts, export, ledger
+    from cli import accounts, backup, export, ledger
 
     export.add_parser(sub)
     accounts.add_parser(sub)  # users, tokens: who may write
     ledger.add_parsers(sub)  # import, template, history, undo
+    backup.add_parsers(sub)  # backup, restore
     return parser
 
 

@@ -288,10 +288,11 @@ def import_file(store: Any, data: bytes, file_name: str, *, layer: str, input_cr
     parsed = parse_file(data, file_name, layer=layer, crs=input_crs, sheet=sheet,
                         context=context or ImportContext.from_layers(snapshot))
     aliases = read_aliases()
-    report = ImportReport(layer, file_name, parsed.sheet, input_crs, dry_run, plan_rows(parsed, snapshot, aliases),
-                          parsed.rejected, parsed)
+    report = ImportReport(layer, file_name, parsed.sheet, input_crs, dry_run, [], parsed.rejected, parsed)
     if dry_run or (parsed.rejected and not skip_invalid):
+        report.outcomes = plan_rows(parsed, snapshot, aliases)
         return report
+    # a commit plans once, under the store's write lock, against the records as they are then
     when = utc_now()
 
     def planner(current: dict[str, Layer], change_id: str) -> tuple[list[RecordChange], Update]:
