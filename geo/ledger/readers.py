@@ -35,8 +35,10 @@ from geo.errors import ValidationError
 
 #: Largest file accepted (bytes).
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
-#: Most rows (data rows plus the header) a file may have.
+#: Most data rows a file may have (the header, and a title row or two above it, are not counted).
 MAX_IMPORT_ROWS = 100_000
+#: Rows above the data a file may have besides them: the header and title rows.
+HEADER_ROWS_ALLOWED = 5
 #: Most cells (rows x columns) a file may have.
 MAX_IMPORT_CELLS = 5_000_000
 #: Largest total uncompressed size of the members of an XLSX (zip) archive (bytes).
@@ -185,9 +187,9 @@ def _check_content(kind: str, data: bytes) -> None:
 
 
 def _check_bounds(kind: str, n_rows: int, n_cols: int) -> None:
-    if n_rows > MAX_IMPORT_ROWS:
-        raise file_error(kind, f"共 {n_rows} 行，超过上限 {MAX_IMPORT_ROWS} 行；请拆分文件",
-                         f"{n_rows} rows, more than the limit of {MAX_IMPORT_ROWS}; split the file")
+    if n_rows > MAX_IMPORT_ROWS + HEADER_ROWS_ALLOWED:
+        raise file_error(kind, f"共 {n_rows} 行，超过上限 {MAX_IMPORT_ROWS} 行数据；请拆分文件",
+                         f"{n_rows} rows, more than the limit of {MAX_IMPORT_ROWS} data rows; split the file")
     if n_rows * n_cols > MAX_IMPORT_CELLS:
         raise file_error(kind, f"共 {n_rows * n_cols} 个单元格，超过上限 {MAX_IMPORT_CELLS} 个；请删去无用的列或拆分文件",
                          f"{n_rows * n_cols} cells, more than the limit of {MAX_IMPORT_CELLS}; remove unused "
@@ -532,9 +534,9 @@ def _read_csv(data: bytes) -> Table:
         for row in csv.reader(io.StringIO(text, newline=""), delimiter=delim):
             grid.append(row)
             cells += len(row)
-            if len(grid) > MAX_IMPORT_ROWS:
-                raise file_error("csv", f"超过 {MAX_IMPORT_ROWS} 行的上限；请拆分文件",
-                                 f"more than the limit of {MAX_IMPORT_ROWS} rows; split the file")
+            if len(grid) > MAX_IMPORT_ROWS + HEADER_ROWS_ALLOWED:
+                raise file_error("csv", f"超过 {MAX_IMPORT_ROWS} 行数据的上限；请拆分文件",
+                                 f"more than the limit of {MAX_IMPORT_ROWS} data rows; split the file")
             if cells > MAX_IMPORT_CELLS:
                 raise file_error("csv", f"超过 {MAX_IMPORT_CELLS} 个单元格的上限；请删去无用的列或拆分文件",
                                  f"more than the limit of {MAX_IMPORT_CELLS} cells; remove unused columns or "
