@@ -237,7 +237,8 @@ def read_districts(path: Path = DEFAULT_BOUNDARIES, facts: Path | None = None,
     if problems.errors:
         raise SourceErrors(problems.errors)
     districts = gpd.GeoDataFrame(frame, geometry=raw.geometry.values, crs=crs.WGS84)
-    districts.insert(1, "level", "county")
+    districts.insert(0, "id", districts["code"])  # an id like every other layer's (the six-digit code)
+    districts.insert(2, "level", "county")
     districts["area_km2"] = (districts.to_crs(crs.METRIC_CRS).area / 1e6).round(1)
     west, south, east, north = districts.total_bounds
     region = Region(districts, (west - METRO_MARGIN_DEG, south - METRO_MARGIN_DEG,

@@ -22,6 +22,7 @@ import shapely.ops
 
 from geo import analysis, citations, crs, style
 from geo.errors import ValidationError
+from geo.query import id_column
 from geo.render import POINT_LAYERS, VISIBLE_DEFAULT, MapSpec, Table, geom_metric
 from geo.schema import REGISTER_LAYER
 from geo.store import is_spatial
@@ -196,8 +197,7 @@ def near_map(layers: Mapping[str, gpd.GeoDataFrame], result: Any) -> MapSpec:
         fid = str(q["feature"])
         layer = str(q.get("feature_layer") or "")
         gdf = layers.get(layer)
-        key = "code" if layer == "districts" else "id"
-        hit = gdf[gdf[key] == fid] if gdf is not None else None
+        hit = gdf[gdf[id_column(gdf)] == fid] if gdf is not None else None
         if hit is not None and len(hit):
             query_geom = hit.geometry.iloc[0]
             where_zh, where_en = str(hit["name_zh"].iloc[0]), str(hit["name_en"].iloc[0])

@@ -143,8 +143,7 @@ class QueryEngine:
             gdf = self.layers.get(name)
             if gdf is None:
                 continue
-            key = "code" if name == "districts" else "id"
-            hit = gdf[gdf[key] == feature_id]
+            hit = gdf[gdf[id_column(gdf)] == feature_id]
             if len(hit):
                 return name, hit.iloc[0]
         raise NotFoundError(f"unknown feature id {feature_id!r}", field="feature")
@@ -244,10 +243,15 @@ class QueryEngine:
         idx = self.index(name)
         rows = _knn_candidates(idx, geom_m, k + (feature is not None))
         if feature is not None:
-            rows = rows[idx.gdf["code" if name == "districts" else "id"].to_numpy()[rows] != feature]
+            rows = rows[idx.gdf[id_column(idx.gdf)].to_numpy()[rows] != feature]
         dist = idx.distances_m(rows, geom_m, geom)
         order = np.lexsort((rows, dist))[:k]
         return _result_rows(name, idx.gdf.iloc[rows[order]], dist[order])
+
+
+def id_column(frame: pd.DataFrame) -> str:
+    """The column that identifies a layer's features: ``id`` (``code`` for districts of an older store)."""
+    return "id" if "id" in frame.columns else "code"
 
 
 def _knn_candidates(idx: LayerIndex, geom_m: shapely.Geometry, k: int) -> np.ndarray:
@@ -272,7 +276,7 @@ def _from_metric(geom: shapely.Geometry) -> shapely.Geometry:
 def _result_rows(layer: str, rows: gpd.GeoDataFrame, dist_m: np.ndarray) -> gpd.GeoDataFrame:
     """Assemble result rows: the common columns first, then the layer's own, sorted by distance."""
     gdf = rows.copy()
-    if layer == "districts":
+    if "id" not in gdf.columns and "code" in gdf.columns:  # districts of a store built before they had an id
         gdf = gdf.rename(columns={"code": "id"})
     gdf.insert(0, "layer", layer)
     gdf["distance_km"] = np.round(dist_m / 1000.0, 4)
