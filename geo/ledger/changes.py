@@ -147,7 +147,6 @@ def _frame_of(records: Sequence[Record], like: gpd.GeoDataFrame | None, layer: s
     else:
         spec = SOURCE_LAYERS.get(layer or "")
         columns = [f.name for f in spec.fields] if spec else []
-        columns = [c for c in columns if c in props.columns] if spec is None or not len(props) else columns
     columns += [c for c in props.columns if c not in columns]
     props = props.reindex(columns=columns)
     return gpd.GeoDataFrame(props, geometry=gpd.GeoSeries(geoms, crs=crs.WGS84, index=props.index).rename(geom_name),
