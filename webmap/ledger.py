@@ -53,7 +53,9 @@ def import_() -> tuple[Response, int]:
                               field="file")
     data = upload.read(MAX_IMPORT_BYTES + 1)
     user = current_writer()
-    report = import_file(live_data().store, data, upload.filename, layer=layer, input_crs=input_crs, sheet=sheet,
+    # the client's file name is only ever text (the register's record of the import), never a path
+    file_name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1][:200] or "upload"
+    report = import_file(live_data().store, data, file_name, layer=layer, input_crs=input_crs, sheet=sheet,
                          user=user.name, dry_run=dry_run, skip_invalid=skip_invalid,
                          layers={**current_data().layers, **current_data().internal})
     status = 422 if report.rejected and not dry_run and not report.committed else 200

@@ -44,7 +44,7 @@ LOG_COLUMNS: tuple[str, ...] = ("change_seq", "change_id", "recorded_at", "valid
                                 "reverts_change_id")
 #: The layers whose records the ledger keeps (districts and the register are reference data).
 LEDGER_LAYERS: tuple[str, ...] = ("corridors", "parks", "projects", "institutions")
-Kind = Literal["seed", "import", "edit", "undo", "restore"]
+Kind = Literal["seed", "import", "edit", "undo"]
 Operation = Literal["add", "update", "delete"]
 #: The time zone of "the end of that day" in ``as_of`` (the offices are in China).
 CHINA = timezone(timedelta(hours=8))
