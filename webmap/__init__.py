@@ -50,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         features,
         health,
         ledger,
+        ogcapi,
         pages,
         security,
         site,
@@ -67,6 +68,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(site.bp)
     app.register_blueprint(export.bp)
+    app.register_blueprint(ogcapi.bp)  # OGC API - Features under /ogcapi
     compress.init_app(app)
     security.init_app(app)  # after compress: after_request hooks run in reverse, so it sees the plain HTML
 
