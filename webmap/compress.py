@@ -6,7 +6,8 @@ import gzip
 
 from flask import Flask, Response, request
 
-COMPRESSIBLE = ("text/", "application/json", "application/geo+json", "application/javascript")
+COMPRESSIBLE = ("text/", "application/json", "application/geo+json", "application/javascript", "application/schema+json",
+                "application/vnd.oai.openapi+json")
 MIN_BYTES = 1024
 
 
