@@ -442,8 +442,8 @@ def _client_process(host: str, port: int, path_lists: list[list[str]], start: fl
                "cpu": usage.ru_utime + usage.ru_stime})
 
 
-def _proc_table() -> dict[int, tuple[int, int, float]]:
-    """pid -> (parent pid, process group, CPU seconds) of every process."""
+def _proc_table() -> dict[int, tuple[int, int, float, float]]:
+    """pid -> (parent pid, process group, CPU seconds, CPU seconds of its exited children) of every process."""
     table = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -453,17 +453,20 @@ def _proc_table() -> dict[int, tuple[int, int, float]]:
         except OSError:
             continue
         fields = raw[raw.rindex(")") + 2:].split()
-        table[int(entry.name)] = (int(fields[1]), int(fields[2]), (int(fields[11]) + int(fields[12])) / CLK_TCK)
+        table[int(entry.name)] = (int(fields[1]), int(fields[2]), (int(fields[11]) + int(fields[12])) / CLK_TCK,
+                                  (int(fields[13]) + int(fields[14])) / CLK_TCK)
     return table
 
 
 def _cpu(pgid: int, postmaster: int | None) -> tuple[float, float | None]:
-    """CPU seconds so far of a server's process group, and of the database's postmaster and its children."""
+    """CPU seconds so far of a server's process group, and of the database (its postmaster, the postmaster's
+    children, and the children that exited: a backend whose connection closed)."""
     table = _proc_table()
-    server = sum(cpu for _, group, cpu in table.values() if group == pgid)
-    if postmaster is None:
+    server = sum(cpu for _, group, cpu, _ in table.values() if group == pgid)
+    if postmaster is None or postmaster not in table:
         return server, None
-    return server, sum(cpu for pid, (parent, _, cpu) in table.items() if pid == postmaster or parent == postmaster)
+    return server, table[postmaster][3] + sum(cpu for pid, (parent, _, cpu, _) in table.items()
+                                              if pid == postmaster or parent == postmaster)
 
 
 def load(target: Target, path_lists: list[list[str]], seconds: float, processes: int,
