@@ -81,9 +81,11 @@ _GDAL_TYPES = {t.upper(): t for t in ("Point", "LineString", "Polygon", "MultiPo
 _INTEGER_SQL = {"smallint", "integer", "bigint"}
 _FLOAT_SQL = {"real", "double precision", "numeric"}
 _TEXT_SQL = {"text", "character varying", "character"}
-#: Connections a store keeps open (and how many more it may open when they are all busy).
-POOL_SIZE = 2
-POOL_OVERFLOW = 3
+#: Connections a store keeps open (and how many more it may open when they are all busy): one kept
+#: connection per request thread of a worker (WEB_THREADS, default 4). Connections beyond the kept ones
+#: are closed when returned, so a smaller pool would open and close one for many requests.
+POOL_SIZE = 4
+POOL_OVERFLOW = 2
 #: Stores with an open pool, so a test session can close them all before its cluster stops.
 _OPEN_STORES: weakref.WeakSet[PostGISStore] = weakref.WeakSet()
 

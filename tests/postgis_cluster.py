@@ -35,7 +35,7 @@ full_page_writes = off
 listen_addresses = ''
 unix_socket_directories = '{socket_dir}'
 port = {port}
-max_connections = 30
+max_connections = 100
 shared_buffers = 32MB
 log_min_messages = warning
 """
