@@ -187,7 +187,7 @@ def _file_state(path: Path) -> _FileState:
     return _FileState(st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _content_version(path: Path) -> str:
+def content_version(path: Path) -> str:
     """A short content hash of the store file: equal files give equal versions."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -227,7 +227,7 @@ def load_dataset(store: GeoPackageStore | PostGISStore, belt_km: float | None = 
     try:
         before = _file_state(store.path)
         _check_integrity(store.path)
-        version = _content_version(store.path)
+        version = content_version(store.path)
         layers = store.read_all()
         if _file_state(store.path) != before:
             raise _Changed

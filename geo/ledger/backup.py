@@ -38,7 +38,6 @@ store's users and tokens as they are. Layers the store has and the backup has no
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import os
@@ -55,6 +54,7 @@ import pandas as pd
 import pyogrio
 
 from geo import crs
+from geo.dataset import content_version
 from geo.errors import ConflictError, GeoError, NotFoundError, StoreError, ValidationError
 from geo.schema import LAYER_NAMES, LOG_LAYER, REGISTER_LAYER
 from geo.store import GeoPackageStore, Layer, Update, is_spatial
@@ -139,15 +139,6 @@ def store_kind(store: Any) -> str:
     return "geopackage" if isinstance(store, GeoPackageStore) else "postgis"
 
 
-def _file_version(path: Path) -> str:
-    """A GeoPackage store's data version: a short content hash (what the server sends as X-Data-Version)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
-
-
 def _text(value: object) -> str | None:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -173,7 +164,7 @@ def _snapshot(store: Any) -> tuple[str, dict[str, Layer]]:
 
     def read(layers: dict[str, Layer]) -> Update:  # under the write lock: no writer can swap the file
         taken["layers"] = dict(layers)
-        taken["version"] = _file_version(store.path)
+        taken["version"] = content_version(store.path)
         return Update()  # nothing to write: the store and its version stay as they are
 
     store.update(read)

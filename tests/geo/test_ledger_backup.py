@@ -8,7 +8,6 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -38,18 +37,6 @@ def _fresh_postgis(postgis_url: str) -> PostGISStore:
     return PostGISStore(new_database(postgis_url, f"backup_{next(_numbers)}"))
 
 
-@pytest.fixture(params=["geopackage", "postgis"])
-def built(request: pytest.FixtureRequest, tmp_path: Path, store_path: Path) -> Iterator[GeoPackageStore | PostGISStore]:
-    """A private copy of the built store, of each kind."""
-    if request.param == "geopackage":
-        path = tmp_path / "corridors.gpkg"
-        shutil.copy(store_path, path)
-        yield GeoPackageStore(path)
-        return
-    url = new_database(request.getfixturevalue("postgis_url"), f"backup_built_{next(_numbers)}",
-                       template=request.getfixturevalue("postgis_built_template"))
-    with PostGISStore(url) as store:
-        yield store
 
 
 def _import(store, data: str = OFFICE_CSV, user: str = "张三"):

@@ -20,7 +20,7 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from geo.dataset import _content_version
+from geo.dataset import content_version
 from geo.errors import NotFoundError, StoreError
 from geo.postgis import SCHEMA, PostGISStore
 from geo.store import GeoPackageStore, Update, is_spatial, open_store
@@ -56,7 +56,7 @@ def handle(request: pytest.FixtureRequest, tmp_path) -> Iterator[Handle]:
     """A new, empty store of each kind."""
     if request.param == "geopackage":
         path = tmp_path / "corridors.gpkg"
-        yield Handle(GeoPackageStore(path), lambda: _content_version(path))
+        yield Handle(GeoPackageStore(path), lambda: content_version(path))
         return
     store = open_store(request.getfixturevalue("fresh_postgis_url"))
     assert isinstance(store, PostGISStore)
