@@ -173,10 +173,16 @@ def _typed(frame: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
     return frame
 
 
-def _apply_to_layer(layer: str, frame: gpd.GeoDataFrame | None,
+def _stored_records(layers: Mapping[str, Layer], name: str) -> dict[str, Record]:
+    """The records of a spatial layer of the store by id (empty when the store has none)."""
+    frame = layers.get(name)
+    return records_of(frame) if frame is not None and is_spatial(frame) and len(frame) else {}
+
+
+def _apply_to_layer(layer: str, frame: gpd.GeoDataFrame | None, current: Mapping[str, Record],
                     changes: Sequence[RecordChange]) -> gpd.GeoDataFrame:
-    """The layer with the changes made: updated records keep their place, added ones go last."""
-    current = records_of(frame) if frame is not None and len(frame) else {}
+    """The layer (``current``: its records) with the changes made: updated records keep their place, added
+    ones go last."""
     order = {rid: i for i, rid in enumerate(current)}
     state: dict[str, Record | None] = dict(current)
     for change in changes:
@@ -186,17 +192,11 @@ def _apply_to_layer(layer: str, frame: gpd.GeoDataFrame | None,
     return _typed(_frame_of([state[rid] for rid in kept], frame, layer), layer)
 
 
-def _check_before(layers: Mapping[str, Layer], changes: Sequence[RecordChange]) -> None:
-    """Raise ConflictError when a change was planned against a record that is no longer as it was."""
-    cache: dict[str, dict[str, Record]] = {}
+def _check_before(stored: Mapping[str, Mapping[str, Record]], changes: Sequence[RecordChange]) -> None:
+    """Raise ConflictError when a change was planned against a record that is no longer as it was
+    (``stored``: each touched layer's records as the store holds them)."""
     for change in changes:
-        if change.layer not in LEDGER_LAYERS:
-            raise ValidationError(f"layer {change.layer!r} is not kept by the ledger; expected one of: "
-                                  f"{', '.join(LEDGER_LAYERS)}", field="layer")
-        if change.layer not in cache:
-            frame = layers.get(change.layer)
-            cache[change.layer] = records_of(frame) if frame is not None and len(frame) else {}
-        now = cache[change.layer].get(change.record_id)
+        now = stored[change.layer].get(change.record_id)
         if canonical(now) != canonical(change.before):
             raise ConflictError(
                 f"{change.layer}/{change.record_id} has changed since this change was prepared (another user's "
@@ -266,12 +266,17 @@ def commit(store: Any, planner: Planner, *, user: str, kind: Kind, reverts: str 
         changes = list(changes)
         replace, append = dict(extra.replace), dict(extra.append)
         if changes:
-            _check_before(layers, changes)
+            for change in changes:
+                if change.layer not in LEDGER_LAYERS:
+                    raise ValidationError(f"layer {change.layer!r} is not kept by the ledger; expected one of: "
+                                          f"{', '.join(LEDGER_LAYERS)}", field="layer")
+            stored = {name: _stored_records(layers, name) for name in dict.fromkeys(c.layer for c in changes)}
+            _check_before(stored, changes)
             when = recorded_at or utc_now()
-            for name in dict.fromkeys(c.layer for c in changes):
+            for name, records in stored.items():
                 frame = layers.get(name)
                 replace[name] = _apply_to_layer(name, frame if frame is not None and is_spatial(frame) else None,
-                                                [c for c in changes if c.layer == name])
+                                                records, [c for c in changes if c.layer == name])
             append[LOG] = log_rows(changes, seq=seq, change_id=change_id, user=user, kind=kind,
                                    recorded_at=when, reverts=reverts)
             result.change_id, result.changes = change_id, changes
