@@ -157,16 +157,23 @@ class Dataset:
     def as_of(self, day: date) -> Dataset:
         """The dataset as the ledger stood at the end of ``day`` (China time): its records from the change log,
         the districts and register as now (WGS84; kept with this version; queries run in memory)."""
+        return self.during(day, day)
+
+    def during(self, first: date | None, last: date | None) -> Dataset:
+        """The dataset of the records that existed on some day from ``first`` to ``last`` (China time, both
+        included; None: open), each as it last stood then, by the ledger; the rest as now (WGS84)."""
         def build() -> Dataset:
-            from geo.ledger.changes import LEDGER_LAYERS, as_of
+            from geo.ledger.changes import LEDGER_LAYERS, during
 
             layers: dict[str, Layer] = dict(self.layers)
             for name in LEDGER_LAYERS:
                 if name in layers:
-                    layers[name] = as_of(self.changes, name, day, like=self.spatial[name])
-            return Dataset(layers, version=f"{self.version}@{day.isoformat()}", belt_km=self.belt_km)
+                    layers[name] = during(self.changes, name, first, last, like=self.spatial[name])
+            label = first.isoformat() if first == last and first else \
+                f"{first.isoformat() if first else '..'}/{last.isoformat() if last else '..'}"
+            return Dataset(layers, version=f"{self.version}@{label}", belt_km=self.belt_km)
 
-        return self.cached(("as_of", day), build)
+        return self.cached(("during", first, last), build)
 
     def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
         """A result that depends only on this version and ``key``, computed once and kept (bounded)."""

@@ -17,12 +17,14 @@ Items (``/collections/<id>/items``):
   ``a/..``), matched against the record's time span (below);
 - ``crs``: the CRS of the output geometries.
 
-A record's time span runs from the earliest to the latest of its dates: ``reported_date`` and
-``planned_date`` (each as its whole period: ``2024-Q2`` is April to June 2024, ``2024-02`` the month,
-``2021`` the year) and the days its changes in the ledger's change log are valid from (``valid_from``).
-Days are China time (UTC+8), as in the ledger. A record matches when its span meets the instant or
-interval asked for. A record with no date at all (the districts, a record outside the ledger) matches
-only the fully open interval ``../..``: it is not known to lie in any bounded or half-bounded period.
+``datetime`` follows the ledger, like ``as_of`` on the map's API: for a collection whose history the
+ledger keeps, the answer is the records that existed on some day of the instant or interval asked for,
+each as it stood then (``datetime=2024-09-27`` gives the records and values of ``as_of=2024-09-27``; an
+interval also keeps a record deleted within it, as it was before). Days are China time (UTC+8), as in the
+ledger; a change counts from the start of the day it is valid from. A collection outside the ledger (the
+districts, or a store built before the ledger) is matched against each record's own dates
+(``reported_date``, ``planned_date``, each as its whole period: ``2024-Q2`` is April to June 2024); a
+record with no date at all matches only the fully open interval ``../..``.
 
 CRS (Part 2): CRS84 (the default and the storage CRS), EPSG:4326 and EPSG:4490 (latitude first, as EPSG
 defines them), EPSG:3857 and EPSG:32649 (UTM 49N, metres). The axis order is read from pyproj's axis
@@ -38,7 +40,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache, lru_cache
 from typing import Any
@@ -51,6 +53,7 @@ import shapely
 
 from geo import formats
 from geo.dataset import Dataset
+from geo.ledger.changes import LEDGER_LAYERS, first_days
 from geo.schema import DISTRICTS, SOURCE_LAYERS, STATUSES, Field
 
 # --------------------------------------------------------------------------------------------- constants
@@ -274,7 +277,10 @@ def _day_start(d: date) -> float:
     return datetime(d.year, d.month, d.day, tzinfo=CHINA_TZ).timestamp()
 
 
-def _iso(seconds: float) -> str:
+def _iso(seconds: float) -> str | None:
+    """An instant as ISO 8601 UTC; None for an open end (inf)."""
+    if math.isinf(seconds):
+        return None
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -389,36 +395,37 @@ def _period_seconds(text: str) -> tuple[float, float] | None:
 
 def _time_spans(name: str, frame: pd.DataFrame, ids: list[str], changes: pd.DataFrame | None
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each record's [start, end) in seconds from its dates and its changes' valid_from (NaN: no date)."""
+    """Each record's [start, end) in seconds (NaN: no date): from its first day in the ledger to now (open,
+    +inf: it is in the store), or for a record outside the ledger from its own dates."""
     n = len(ids)
     starts = np.full(n, np.nan)
     ends = np.full(n, np.nan)
-
-    def widen(i: int, period: tuple[float, float] | None) -> None:
-        if period is None:
-            return
-        s, e = period
-        starts[i] = s if math.isnan(starts[i]) else min(starts[i], s)
-        ends[i] = e if math.isnan(ends[i]) else max(ends[i], e)
-
-    for column in ("reported_date", "planned_date"):
-        if column in frame.columns:
-            for i, value in enumerate(_text_values(frame[column])):
-                if value:
-                    widen(i, _period_seconds(str(value)))
-    if changes is not None and len(changes) and {"layer", "record_id", "valid_from"} <= set(changes.columns):
-        mine = changes[changes["layer"] == name]
-        if len(mine):
-            spans = mine.groupby("record_id")["valid_from"].agg(["min", "max"])
-            row_of = {k: i for i, k in enumerate(ids)}
-            for record_id, lo, hi in zip(spans.index, spans["min"], spans["max"]):
-                i = row_of.get(str(record_id))
-                if i is None:
-                    continue
-                for value in (lo, hi):
-                    if isinstance(value, str) and value:
-                        widen(i, _period_seconds(value[:10]))
+    first = first_days(changes, name) if name in LEDGER_LAYERS else {}
+    own = [_text_values(frame[c]) for c in ("reported_date", "planned_date") if c in frame.columns]
+    for i, record_id in enumerate(ids):
+        day = first.get(record_id)
+        if day:
+            starts[i], ends[i] = _period_seconds(day)[0], math.inf
+            continue
+        for period in (_period_seconds(str(v[i])) for v in own if v[i]):
+            if period is not None:
+                starts[i] = period[0] if math.isnan(starts[i]) else min(starts[i], period[0])
+                ends[i] = period[1] if math.isnan(ends[i]) else max(ends[i], period[1])
     return starts, ends
+
+
+def _days(when: tuple[float, float]) -> tuple[date | None, date | None]:
+    """The China-time days a [start, end) of seconds covers (None: open)."""
+    start, end = when
+    first = None if math.isinf(start) else datetime.fromtimestamp(start, CHINA_TZ).date()
+    last = None if math.isinf(end) else datetime.fromtimestamp(end - 1e-3, CHINA_TZ).date()
+    return first, last
+
+
+def in_ledger(data: Dataset, name: str) -> bool:
+    """True when the ledger's change log holds the collection's history (then ``datetime`` is answered by it)."""
+    log = data.changes
+    return name in LEDGER_LAYERS and log is not None and bool((log["layer"] == name).any())
 
 
 def prepare(data: Dataset, name: str) -> Prepared:
@@ -748,6 +755,9 @@ def items(data: Dataset, name: str, args: Mapping[str, Sequence[str]], base: str
     """The items of a collection as a GeoJSON FeatureCollection (text), with paging links."""
     prep = prepare(data, name)
     query = items_query(prep, args)
+    if query.datetime is not None and in_ledger(data, name):  # the records of that period, as they stood then
+        prep = prepare(data.during(*_days(query.datetime)), name)
+        query = replace(query, datetime=None)
     rows = matching_rows(prep, query)
     matched = len(rows)
     page = rows[query.offset: query.offset + query.limit]
@@ -884,7 +894,8 @@ def openapi(data: Dataset, base: str) -> dict[str, Any]:
         "offset": _param("offset", "skip this many matching features", {"type": "integer", "minimum": 0,
                                                                          "default": 0}),
         "datetime": _param("datetime", "an instant (2024-09-27, 2024-09-27T00:00:00Z) or an interval (a/b, ../b, "
-                                       "a/..) the record's time span must meet; undated records match only ../..",
+                                       "a/..), China time: the records that existed then by the ledger, as they stood (as_of=D "
+                                       "for an instant D); for districts their own dates (undated: only ../..)",
                            {"type": "string"}, style="form", explode=False),
     }
     return {

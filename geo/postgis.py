@@ -45,6 +45,7 @@ from typing import Self
 
 import geopandas as gpd
 import pandas as pd
+import psycopg
 import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
@@ -278,7 +279,31 @@ class PostGISStore:
             return bool(self._has_store(conn))
 
     def data_version(self) -> str:
-        """The version of the layers: a new string after every successful write."""
+        """The version of the layers: a new string after every successful write.
+
+        Asked on every request, so it is one statement on a pooled connection in autocommit (a quarter
+        of the cost of a transaction under the advisory lock): the version row is written in the same
+        transaction as the layers, so it names a committed version. Any failure goes the long way,
+        which raises the store's own errors (not built, unreachable)."""
+        if self._meta is not None:
+            try:
+                raw = self._engine.raw_connection()
+            except sa.exc.SQLAlchemyError:
+                raw = None
+            if raw is not None:
+                try:
+                    conn = raw.driver_connection
+                    conn.autocommit = True
+                    try:
+                        row = conn.execute(f"SELECT version FROM {SCHEMA}.store_meta").fetchone()
+                    finally:
+                        conn.autocommit = False
+                    if row is not None and row[0] is not None:
+                        return str(row[0])
+                except psycopg.Error:
+                    raw.invalidate()
+                finally:
+                    raw.close()
         with self._connect() as conn:
             return self._current(conn).version
 

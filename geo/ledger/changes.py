@@ -334,13 +334,41 @@ def revert(log: pd.DataFrame | None, change_id: str) -> list[RecordChange]:
 def as_of(log: pd.DataFrame | None, layer: str, day: date, like: gpd.GeoDataFrame | None = None
           ) -> gpd.GeoDataFrame:
     """The records of a layer as they stood at the end of ``day`` (China time), by the ledger (WGS84)."""
+    return during(log, layer, day, day, like)
+
+
+def during(log: pd.DataFrame | None, layer: str, first: date | None, last: date | None,
+           like: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """The records of a layer that existed on some day from ``first`` to ``last`` (China time, both included;
+    None: open), each as it last stood in that period, by the ledger (WGS84).
+
+    A change counts for the whole day it is valid from, so ``during(day, day)`` is the state at the end of
+    ``day``. A record deleted within the period is kept, as it stood before it was deleted."""
     if log is None or log.empty:
         return _typed(_frame_of([], like, layer), layer)
-    rows = log[(log["layer"] == layer) & (log["valid_from"].astype(str) <= day.isoformat())]
-    rows = rows.sort_values(["valid_from", "change_seq"], kind="stable").drop_duplicates("record_id", keep="last")
-    rows = rows.sort_values("change_seq", kind="stable")
-    records = [r for r in (record_from_json(t) for t in rows["after_json"]) if r is not None]
+    rows = log[log["layer"] == layer]
+    rows = rows.assign(_day=rows["valid_from"].astype(str).str[:10], _exists=rows["after_json"].notna())
+    if last is not None:
+        rows = rows[rows["_day"] <= last.isoformat()]
+    rows = rows.sort_values(["_day", "change_seq"], kind="stable")
+    existing = rows[rows["_exists"]]
+    if first is not None:  # alive on ``first``, or (re)made after it
+        on_first = rows[rows["_day"] <= first.isoformat()].drop_duplicates("record_id", keep="last")
+        alive = set(on_first.loc[on_first["_exists"], "record_id"])
+        alive |= set(existing.loc[existing["_day"] > first.isoformat(), "record_id"])
+        existing = existing[existing["record_id"].isin(alive)]
+    versions = existing.drop_duplicates("record_id", keep="last").sort_values("change_seq", kind="stable")
+    records = [r for r in (record_from_json(t) for t in versions["after_json"]) if r is not None]
     return _typed(_frame_of(records, like, layer), layer)
+
+
+def first_days(log: pd.DataFrame | None, layer: str) -> dict[str, str]:
+    """Each record's first day in the ledger (YYYY-MM-DD, China time): the day its first version is valid from."""
+    if log is None or log.empty:
+        return {}
+    rows = log[(log["layer"] == layer) & log["after_json"].notna()]
+    days = rows["valid_from"].astype(str).str[:10].groupby(rows["record_id"].astype(str)).min()
+    return days.to_dict()
 
 
 def parse_day(text: object, field: str = "as_of") -> date:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,6 +16,8 @@ import shapely
 
 from geo import ogcapi
 from geo.build import build_store
+from geo.ledger.changes import CHINA
+from geo.ledger.edits import delete_record, edit_record
 from geo.dataset import LiveDataset
 from geo.schema import STATUSES
 from tests.conftest import set_name_en
@@ -134,8 +137,8 @@ def test_collections_and_extents(client, data):
         assert one["extent"] == c["extent"]
     by_id = {c["id"]: c for c in doc["collections"]}
     start, end = by_id["projects"]["extent"]["temporal"]["interval"][0]
-    assert start == "2020-12-31T16:00:00Z"  # planned_date 2021: the whole year, China time
-    assert end >= "2024-09-28"
+    assert start == "2021-07-22T16:00:00Z"  # the ledger's first day: the 2021 plan, China time
+    assert end is None  # the records are in the store now: open-ended
     assert "temporal" not in by_id["districts"]["extent"]  # districts carry no date
 
 
@@ -269,34 +272,62 @@ def test_output_crs(client, data):
     assert _json(client, "/ogcapi/collections/parks/items?crs=EPSG:4326")["features"]  # a short form too
 
 
+def _as_of_ids(client, name, day):
+    doc = _json(client, f"/api/layers/{name}?as_of={day}")
+    return sorted(str(f["properties"]["id"]) for f in doc["features"])
+
+
+@pytest.mark.parametrize("name", ["projects", "parks", "corridors", "institutions"])
+def test_datetime_instant_is_the_ledgers_as_of(client, name):
+    for day in ("2021-07-22", "2021-07-23", "2024-05-15", "2024-09-26", "2024-09-27", "2026-01-01"):
+        assert sorted(_all_ids(client, name, datetime=day)) == _as_of_ids(client, name, day), day
+
+
 def test_datetime_filters(client, data):
     projects = data.layers["projects"]
     article = _all_ids(client, "projects", datetime="2024-09-27")
     assert set(article) >= set(projects.loc[projects["source_published_date"] == "2024-09-27", "id"])
     assert _all_ids(client, "projects", datetime="2024-09-27T00:00:00Z") == article  # 08:00 that day in China
     assert _all_ids(client, "projects", datetime="2024-09-26T17:00:00Z") == article  # 01:00 on the 27th
-    # a partial date is its whole period: 2024-Q2 covers May
-    assert "zhongzhou-shidai-phase-1" in _all_ids(client, "projects", datetime="2024-05-15")
+    assert _all_ids(client, "projects", datetime="2024-09-26T15:59:59Z") != article  # 23:59 on the 26th
     assert _all_ids(client, "projects", datetime="../2020-12-31") == []
-    early = _all_ids(client, "projects", datetime="../2021-07-23")
-    assert early and set(early) <= set(projects["id"])
     plan = set(projects.loc[projects["source_published_date"] == "2021-07-23", "id"])
-    assert plan <= set(early)
-    later = _all_ids(client, "projects", datetime="2024-01-01/..")
-    assert set(later) >= set(article)
-    # a span meets [a, b] exactly when it meets ../b and a/..
-    closed = _all_ids(client, "projects", datetime="2021-07-23/2024-09-27")
-    assert set(closed) == set(early := _all_ids(client, "projects", datetime="../2024-09-27")) & \
-        set(_all_ids(client, "projects", datetime="2021-07-23/.."))
-    assert set(closed) >= plan | set(article) and set(early) >= set(closed)
+    assert set(_all_ids(client, "projects", datetime="../2021-07-23")) == plan
+    # nothing is deleted in the seed, so an interval is what stood at its end
+    assert _all_ids(client, "projects", datetime="2021-07-23/2024-09-26") == \
+        _all_ids(client, "projects", datetime="2024-09-26")
+    assert _all_ids(client, "projects", datetime="2024-01-01/..") == [str(i) for i in projects["id"]]
     assert _all_ids(client, "projects", datetime="../..") == [str(i) for i in projects["id"]]
-    # districts have no date: only the fully open interval matches them
+    # districts are outside the ledger and have no date: only the fully open interval matches them
     assert _all_ids(client, "districts", datetime="2024-09-27") == []
     assert _all_ids(client, "districts", datetime="2024-01-01/..") == []
     assert len(_all_ids(client, "districts", datetime="../..")) == len(data.layers["districts"])
     for bad in ("yesterday", "2024-13-01", "2024-09-27/2024-01-01", "a/b/c", ".."):
         assert _json(client, f"/ogcapi/collections/projects/items?datetime={bad}", 400)["code"] == \
             "InvalidParameterValue"
+
+
+def test_datetime_follows_edits_and_deletions(built):
+    """An edit or deletion today: the days before still show the record as it was, like ``as_of``."""
+    project = "zhongzhou-shidai-phase-1"
+    edit_record(built, "parks", PARK, properties={"name_en": "Renamed park"}, expected_etag=None, user="editor1")
+    delete_record(built, "projects", project, expected_etag=None, user="editor1")
+    client = create_app({"TESTING": True, "CORRIDORS_STORE": str(getattr(built, "url", None) or built.path)}
+                        ).test_client()
+    today = datetime.now(CHINA).date()
+    yesterday = (today - timedelta(days=1)).isoformat()
+    for day in (yesterday, today.isoformat()):
+        assert sorted(_all_ids(client, "projects", datetime=day)) == _as_of_ids(client, "projects", day)
+    assert project in _all_ids(client, "projects", datetime=yesterday)
+    assert project not in _all_ids(client, "projects", datetime=today.isoformat())
+    assert project not in _all_ids(client, "projects")
+    kept = _json(client, f"/ogcapi/collections/projects/items?datetime={yesterday}/..&limit=10000")
+    assert project in _ids(kept)  # it existed in the interval: shown as it was before its deletion
+    def name(day):
+        doc = _json(client, f"/ogcapi/collections/parks/items?datetime={day}&limit=10000")
+        return next(f["properties"]["name_en"] for f in doc["features"] if f["id"] == PARK)
+    assert name(today.isoformat()) == "Renamed park" != name(yesterday)
+    assert name(f"../{yesterday}") == name(yesterday)
 
 
 def test_equality_filters(client, data):
