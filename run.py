@@ -70,7 +70,8 @@ def _engine(args: argparse.Namespace):
     return _dataset(args).engine
 
 
-RESULT_TABLE = ("distance_km", "layer", "id", "name_zh", "name_en", "status")
+RESULT_TABLE = ("certainty", "distance_min_km", "distance_max_km", "distance_km", "rank_min", "rank_max", "layer", "id",
+                "name_zh", "name_en", "status", "located_to_en")
 
 
 def _print_result(gdf, fmt: str, **members) -> None:
@@ -88,13 +89,15 @@ def _print_result(gdf, fmt: str, **members) -> None:
 
 def _cmd_near(args: argparse.Namespace) -> int:
     result = _engine(args).near(radius_km=args.radius_km, lon=args.lon, lat=args.lat, system=args.crs,
-                                feature=args.feature, layer=args.layer)
+                                feature=args.feature, layer=args.layer, certain_only=args.certain_only)
     if args.format == "table":
         q = result.query
-        where = f"feature {q['feature']}" if "feature" in q else f"({q['lon']}, {q['lat']}) WGS84"
-        print(f"within {q['radius_km']:g} km of {where}: {len(result.features)} features (distances geodesic, km)")
-        _print_result(result.features, "table")
         s = result.summary
+        where = f"feature {q['feature']}" if "feature" in q else f"({q['lon']}, {q['lat']}) WGS84"
+        print(f"within {q['radius_km']:g} km of {where}: {len(result.features)} features, {s['certain']} certainly "
+              f"and {s['possible']} possibly within (distances geodesic, km: to the point drawn, and the nearest "
+              "and farthest point of where each record may lie)")
+        _print_result(result.features, "table")
         print(f"by layer: {s['by_layer']}  by status: {s['by_status']}")
         about = "about " if s.get("investment_cny_100m_qualifier") else ""
         invest = "unknown" if s["investment_cny_100m"] is None else f"{about}{s['investment_cny_100m']:g} 亿元"
@@ -116,7 +119,7 @@ def _cmd_corridors(args: argparse.Namespace) -> int:
     from geo import analysis, formats
 
     data = _dataset(args)
-    rows = analysis.corridor_standing(data.layers, data.belt_km)
+    rows = analysis.corridor_standing(data.layers, data.belt_km, radii_km=data.radii_km)
     if args.format == "json":
         print(formats.dumps(rows))
         return 0
@@ -260,10 +263,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("near", help="buffer query: everything within --radius-km of a point or a feature",
                        description="Everything within a geodesic distance of a point (--lon/--lat) or of a "
                        "feature (--feature id). Output positions are WGS84; distance_km is geodesic to the "
-                       "nearest point of each feature (0 inside).")
+                       "nearest point of each feature (0 inside); distance_min_km and distance_max_km to the nearest "
+                       "and farthest point of where it may lie (its county, for a record located only to a "
+                       "county); certainty is certain (all of that area within the radius) or possible.")
     add_target(p)
     p.add_argument("--radius-km", required=True, help="search radius in km (0 < r <= 300)")
     p.add_argument("--layer", default="all", help="parks, projects, institutions, corridors, districts or all")
+    p.add_argument("--certain-only", action="store_true",
+                   help="only records whose whole possible area lies within the radius")
     p.add_argument("--format", default="table", choices=formats)
     p.set_defaults(func=_cmd_near)
 

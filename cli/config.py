@@ -24,4 +24,4 @@ def settings(args: argparse.Namespace, store: str | None = None) -> Settings:
 def dataset(args: argparse.Namespace) -> Dataset:
     """The store's layers (WGS84) with their indexes, belts (of the configured width) and joins."""
     config = settings(args)
-    return load_dataset(open_store(config.store), config.belt_km)
+    return load_dataset(open_store(config.store), config.belt_km, radii_km=config.radii_km)

@@ -4,6 +4,9 @@
   setting ``CORRIDOR_BELT_KM``), computed in the metric CRS (UTM 49N) and returned in WGS84.
 * **Joins**: features to the county polygon they lie in, to the belt(s) they lie in (a feature may
   lie in two), and projects to their park (the park they name, or a park polygon they lie in).
+  Belts are joined by each record's *possible area* (``geo.possible``): a record is ``certain``ly in a
+  belt when all of where it may lie is inside it, ``possible``y when only part is (a record located only
+  to a county that the belt crosses), and ``outside`` otherwise.
 * **Standing**: per corridor, the 2021 target against what the data holds; unknown figures are
   reported as ``None`` (unknown), never as 0.
 """
@@ -19,6 +22,7 @@ import shapely
 
 from geo import crs
 from geo.errors import NotFoundError, ValidationError
+from geo.possible import PossibleAreas
 
 DEFAULT_BELT_KM = 15.0
 POINT_LAYERS: tuple[str, ...] = ("parks", "projects", "institutions")
@@ -47,15 +51,22 @@ def corridor_belts(corridors: gpd.GeoDataFrame, belt_km: float | None = None) ->
     return belts.to_crs(crs.WGS84)
 
 
-def belts_of(gdf: gpd.GeoDataFrame, belts: gpd.GeoDataFrame) -> pd.Series:
-    """For each feature, the ids of the belts it lies in (``;``-joined, '' for none), by polygon."""
+def belts_of(gdf: gpd.GeoDataFrame, belts: gpd.GeoDataFrame, areas: np.ndarray | None = None
+             ) -> tuple[pd.Series, pd.Series]:
+    """For each feature, the ids of the belts it certainly lies in and of those it possibly lies in
+    (``;``-joined, '' for none): its possible area (``areas``, WGS84; default its geometry) covered by the
+    belt polygon, or only meeting it."""
+    geoms = np.asarray(gdf.geometry.values) if areas is None else areas
     tree = shapely.STRtree(belts.geometry.values)
-    left, right = tree.query(gdf.geometry.values, predicate="intersects")
+    left, right = tree.query(geoms, predicate="intersects")
     ids = belts["id"].to_numpy()
-    out = [[] for _ in range(len(gdf))]
-    for i, j in zip(left, right):
-        out[i].append(ids[j])
-    return pd.Series([";".join(sorted(v)) for v in out], index=gdf.index, name="belt_ids")
+    covered = shapely.covered_by(geoms[left], belts.geometry.values[right]) if len(left) else np.zeros(0, bool)
+    certain: list[list[str]] = [[] for _ in range(len(gdf))]
+    possible: list[list[str]] = [[] for _ in range(len(gdf))]
+    for i, j, inside in zip(left, right, covered):
+        (certain if inside else possible)[i].append(ids[j])
+    return (pd.Series([";".join(sorted(v)) for v in certain], index=gdf.index, name="belt_ids"),
+            pd.Series([";".join(sorted(v)) for v in possible], index=gdf.index, name="belt_ids_possible"))
 
 
 def district_of(gdf: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> pd.Series:
@@ -100,14 +111,17 @@ def corridor_ids_of(layers: Mapping[str, gpd.GeoDataFrame], layer: str) -> pd.Se
                       for o, v in zip(own, via_park)], index=gdf.index, dtype=object)
 
 
-def joined(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | None = None) -> dict[str, gpd.GeoDataFrame]:
-    """Return copies of the point layers with ``county_code``, ``belt_ids`` and ``plan_corridor_id`` added."""
+def joined(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | None = None, *,
+           radii_km: Mapping[str, float] | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """Return copies of the point layers with ``county_code``, ``belt_ids`` (certainly in),
+    ``belt_ids_possible`` (possibly in) and ``plan_corridor_id`` added (WGS84)."""
     belts = corridor_belts(layers["corridors"], belt_km)
     out = {}
     for name in POINT_LAYERS:
         gdf = layers[name].copy()
         gdf["county_code"] = district_of(gdf, layers["districts"])
-        gdf["belt_ids"] = belts_of(gdf, belts)
+        areas = PossibleAreas(gdf, layers["districts"], radii_km).geometries(np.asarray(gdf.geometry.values))
+        gdf["belt_ids"], gdf["belt_ids_possible"] = belts_of(gdf, belts, areas)
         gdf["plan_corridor_id"] = corridor_ids_of(layers, name)
         if name == "projects":
             parks = park_of(gdf, layers["parks"])
@@ -116,32 +130,41 @@ def joined(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | None = None)
     return out
 
 
-def corridor_members(joined_gdf: gpd.GeoDataFrame, corridor_id: str) -> gpd.GeoDataFrame:
-    """Rows named in the corridor's plan or lying in its belt, with ``membership`` saying which.
+def corridor_members(joined_gdf: gpd.GeoDataFrame, corridor_id: str, *, possible: bool = False) -> gpd.GeoDataFrame:
+    """Rows named in the corridor's plan or certainly in its belt (``possible``: or possibly in it), with
+    ``in_belt`` (``certain``, ``possible`` or ``outside``) and ``membership`` (``named``, ``named+belt``,
+    ``belt``, ``possible``) saying which.
 
-    A record placed only at a city centre (``location_precision`` 'city') says nothing about which
-    belt it lies in, so it joins a corridor only when the plan names it there.
-    """
+    A record located only to a county or the city is certainly in a belt only when all of that county
+    or city is; one whose county the belt crosses is possibly in it."""
+    def has(column: str) -> pd.Series:
+        if column not in joined_gdf:
+            return pd.Series(False, index=joined_gdf.index)
+        return joined_gdf[column].fillna("").str.split(";").apply(lambda ids: corridor_id in ids)
+
     named = joined_gdf["plan_corridor_id"] == corridor_id
-    located = joined_gdf["location_precision"] != "city"
-    in_belt = located & joined_gdf["belt_ids"].str.split(";").apply(lambda ids: corridor_id in ids)
-    rows = joined_gdf[named | in_belt].copy()
-    rows["membership"] = np.where(named[named | in_belt], np.where(in_belt[named | in_belt], "named+belt", "named"),
-                                  "belt")
+    certain, maybe = has("belt_ids"), has("belt_ids_possible")
+    keep = named | certain | (maybe if possible else False)
+    rows = joined_gdf[keep].copy()
+    rows["in_belt"] = np.where(certain[keep], "certain", np.where(maybe[keep], "possible", "outside"))
+    rows["membership"] = np.where(named[keep], np.where(certain[keep], "named+belt", "named"),
+                                  np.where(certain[keep], "belt", "possible"))
     return rows
 
 
-def corridor_standing(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | None = None) -> list[dict[str, object]]:
-    """Per corridor: target vs known project investment (亿元), projects by status, parks, districts, length."""
+def corridor_standing(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | None = None, *,
+                      radii_km: Mapping[str, float] | None = None) -> list[dict[str, object]]:
+    """Per corridor: target vs known project investment (亿元), projects by status, parks (named, certainly
+    and possibly in the belt, counted apart), districts crossed, axis length."""
     km = DEFAULT_BELT_KM if belt_km is None else check_belt_km(belt_km)
-    j = joined(layers, km)
+    j = joined(layers, km, radii_km=radii_km)
     districts = layers["districts"]
     geod = crs.geod()
     out = []
     for corridor in layers["corridors"].itertuples():
-        projects = corridor_members(j["projects"], corridor.id)
-        parks = corridor_members(j["parks"], corridor.id)
-        named_projects = projects[projects["membership"] != "belt"]
+        projects = corridor_members(j["projects"], corridor.id, possible=True)
+        parks = corridor_members(j["parks"], corridor.id, possible=True)
+        named_projects = projects[projects["membership"].str.startswith("named")]
         invest = named_projects["investment_cny_100m"].dropna()
         crossed = districts[districts.intersects(corridor.geometry)]
         status_counts = {s: int((named_projects["status"] == s).sum()) for s in STATUS_ORDER}
@@ -161,12 +184,14 @@ def corridor_standing(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | N
             "share_of_target_known": (round(float(invest.sum()) / corridor.investment_target_2021_cny_100m, 4)
                                       if len(invest) else None),
             "projects_named": len(named_projects),
-            "projects_in_belt": int(projects["membership"].str.contains("belt").sum()),
+            "projects_in_belt": int((projects["in_belt"] == "certain").sum()),
+            "projects_possibly_in_belt": int((projects["in_belt"] == "possible").sum()),
             "projects_by_status": {k: v for k, v in status_counts.items() if v},
-            "projects": projects[["id", "name_zh", "name_en", "status", "membership"]].to_dict("records"),
-            "parks_named": int((parks["membership"] != "belt").sum()),
-            "parks_in_belt": int(parks["membership"].str.contains("belt").sum()),
-            "parks": parks[["id", "name_zh", "name_en", "status", "membership"]].to_dict("records"),
+            "projects": projects[["id", "name_zh", "name_en", "status", "membership", "in_belt"]].to_dict("records"),
+            "parks_named": int(parks["membership"].str.startswith("named").sum()),
+            "parks_in_belt": int((parks["in_belt"] == "certain").sum()),
+            "parks_possibly_in_belt": int((parks["in_belt"] == "possible").sum()),
+            "parks": parks[["id", "name_zh", "name_en", "status", "membership", "in_belt"]].to_dict("records"),
             "districts_crossed": [{"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en}
                                   for d in crossed.itertuples()],
             "axis_length_km": round(float(geod.geometry_length(corridor.geometry)) / 1000.0, 1),

@@ -76,8 +76,10 @@ def _scope(layers: Mapping[str, gpd.GeoDataFrame], park: str | None, corridor: s
     if corridor is not None:
         row = analysis.corridor(layers, corridor)
         j = joined or analysis.joined(layers)
-        keep = {n: analysis.corridor_members(j[n], corridor)["id"] for n in CHAIN_LAYERS}
-        actors = {n: g[g["id"].isin(keep[n])] for n, g in actors.items()}
+        members = {n: analysis.corridor_members(j[n], corridor, possible=True).set_index("id")["membership"]
+                   for n in CHAIN_LAYERS}
+        actors = {n: g[g["id"].isin(members[n].index)].assign(membership=lambda g, n=n: g["id"].map(members[n]))
+                  for n, g in actors.items()}
         return {"scope": "corridor", "id": corridor, "name_zh": row["name_zh"], "name_en": row["name_en"]}, actors
     return {"scope": "metro", "id": "luoyang-metro", "name_zh": "洛阳都市圈", "name_en": "Luoyang metropolitan area"}, actors
 
@@ -85,6 +87,9 @@ def _scope(layers: Mapping[str, gpd.GeoDataFrame], park: str | None, corridor: s
 def coverage(layers: Mapping[str, gpd.GeoDataFrame], *, park: str | None = None, corridor: str | None = None,
              chain: str = DEFAULT_CHAIN, joined: Mapping[str, gpd.GeoDataFrame] | None = None) -> dict[str, object]:
     """Chain coverage of a scope: every link with the projects and firms serving it, and the missing links.
+
+    In a corridor, an actor located only to a county the belt crosses is *possibly* in it: a link served
+    only by such actors is ``possible`` (neither present nor missing); each actor says its ``membership``.
 
     ``joined`` (from :func:`geo.analysis.joined`) carries the belts of the configured width; without it
     the default width is used.
@@ -98,9 +103,12 @@ def coverage(layers: Mapping[str, gpd.GeoDataFrame], *, park: str | None = None,
         for name in CHAIN_LAYERS:
             for rec in actors[name][actors[name]["chain_link"] == link.link_id].itertuples():
                 by.append({"id": rec.id, "layer": name, "name_zh": rec.name_zh, "name_en": rec.name_en,
-                           "status": getattr(rec, "status", None) or getattr(rec, "kind", None)})
+                           "status": getattr(rec, "status", None) or getattr(rec, "kind", None),
+                           "membership": getattr(rec, "membership", None)})
+        certain = any(b["membership"] != "possible" for b in by)
         rows.append({"link_id": link.link_id, "position": link.position, "stage": link.stage,
-                     "name_zh": link.name_zh, "name_en": link.name_en, "present": bool(by), "by": by})
+                     "name_zh": link.name_zh, "name_en": link.name_en, "present": certain,
+                     "possible": bool(by) and not certain, "by": by})
     untagged = sorted({v for g in actors.values() for v in g["chain_link"] if v not in known})
     present = [r["link_id"] for r in rows if r["present"]]
     return {
@@ -108,7 +116,8 @@ def coverage(layers: Mapping[str, gpd.GeoDataFrame], *, park: str | None = None,
         "chain": chain,
         "links": rows,
         "present": present,
-        "missing": [r["link_id"] for r in rows if not r["present"]],
+        "possible": [r["link_id"] for r in rows if r["possible"]],
+        "missing": [r["link_id"] for r in rows if not r["present"] and not r["possible"]],
         "coverage_share": round(len(present) / len(rows), 3) if rows else None,
         "unknown_links": untagged,
     }

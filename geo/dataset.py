@@ -119,7 +119,8 @@ class Dataset:
     tables (users, tokens: ``geo.schema.INTERNAL_TABLES``) are never among the ``layers``."""
 
     def __init__(self, layers: Mapping[str, Layer], *, version: str = "memory",
-                 belt_km: float | None = None, finder: Finder | None = None) -> None:
+                 belt_km: float | None = None, finder: Finder | None = None,
+                 radii_km: Mapping[str, float] | None = None) -> None:
         #: the service's own tables (change log, users, tokens): never served as layers
         self.internal: dict[str, pd.DataFrame] = {n: f for n, f in layers.items() if n in INTERNAL_TABLES}
         self.changes: pd.DataFrame | None = self.internal.get(LOG_LAYER)
@@ -132,9 +133,10 @@ class Dataset:
         self.spatial: dict[str, gpd.GeoDataFrame] = {n: f for n, f in self.layers.items() if is_spatial(f)}
         self.version = version
         self.belt_km = belt_km
+        self.radii_km = dict(radii_km or {})
         self.belts = analysis.corridor_belts(self.spatial["corridors"], belt_km)
-        self.joined = analysis.joined(self.spatial, belt_km)
-        self.engine = QueryEngine(self.spatial, finder=finder, sources=self.sources)
+        self.joined = analysis.joined(self.spatial, belt_km, radii_km=self.radii_km)
+        self.engine = QueryEngine(self.spatial, finder=finder, radii_km=self.radii_km)
         self.memo = Memo()
 
     def layer(self, name: str) -> Layer:
@@ -171,7 +173,7 @@ class Dataset:
                     layers[name] = during(self.changes, name, first, last, like=self.spatial[name])
             label = first.isoformat() if first == last and first else \
                 f"{first.isoformat() if first else '..'}/{last.isoformat() if last else '..'}"
-            return Dataset(layers, version=f"{self.version}@{label}", belt_km=self.belt_km)
+            return Dataset(layers, version=f"{self.version}@{label}", belt_km=self.belt_km, radii_km=self.radii_km)
 
         return self.cached(("during", first, last), build)
 
@@ -224,13 +226,14 @@ def _require_layers(layers: Mapping[str, Layer]) -> None:
         raise StoreUnavailable(f"the data store lacks the layer(s) {', '.join(missing)}; re{REBUILD_HINT}")
 
 
-def load_dataset(store: GeoPackageStore | PostGISStore, belt_km: float | None = None) -> Dataset:
+def load_dataset(store: GeoPackageStore | PostGISStore, belt_km: float | None = None, *,
+                 radii_km: Mapping[str, float] | None = None) -> Dataset:
     """Read, check and index every layer of a store (WGS84); raise StoreUnavailable if it can't be read."""
     if not isinstance(store, GeoPackageStore):
         with _database_errors():
             version, layers = store.snapshot()
         _require_layers(layers)
-        return Dataset(layers, version=version, belt_km=belt_km, finder=store)
+        return Dataset(layers, version=version, belt_km=belt_km, finder=store, radii_km=radii_km)
     try:
         before = _file_state(store.path)
         _check_integrity(store.path)
@@ -246,7 +249,7 @@ def load_dataset(store: GeoPackageStore | PostGISStore, belt_km: float | None = 
         raise StoreUnavailable(f"the data store is damaged or incomplete and cannot be read "
                                f"({type(exc).__name__}); re{REBUILD_HINT}") from exc
     _require_layers(layers)
-    return Dataset(layers, version=version, belt_km=belt_km)
+    return Dataset(layers, version=version, belt_km=belt_km, radii_km=radii_km)
 
 
 @contextmanager
@@ -274,9 +277,10 @@ class LiveDataset:
     any process on any machine is seen by the next request of every worker; buffer queries run in SQL."""
 
     def __init__(self, store: GeoPackageStore | PostGISStore | str | os.PathLike[str],
-                 belt_km: float | None = None) -> None:
+                 belt_km: float | None = None, *, radii_km: Mapping[str, float] | None = None) -> None:
         self.store = open_store(store) if isinstance(store, (str, os.PathLike)) else store
         self.belt_km = belt_km
+        self.radii_km = radii_km
         self._current: tuple[Hashable, Dataset] | None = None
         self._failed: tuple[Hashable, float, StoreUnavailable] | None = None
         self._lock = threading.Lock()
@@ -321,12 +325,12 @@ class LiveDataset:
     def _load(self, attempts: int = 5) -> tuple[Hashable, Dataset]:
         """Load the store as it is now (a GeoPackage is read again when a build replaced it meanwhile)."""
         if not isinstance(self.store, GeoPackageStore):
-            dataset = load_dataset(self.store, self.belt_km)  # one transaction: its version is its state
+            dataset = load_dataset(self.store, self.belt_km, radii_km=self.radii_km)  # one transaction: its version is its state
             return dataset.version, dataset
         for _ in range(attempts):
             try:
                 state = _file_state(self.store.path)
-                return state, load_dataset(self.store, self.belt_km)
+                return state, load_dataset(self.store, self.belt_km, radii_km=self.radii_km)
             except FileNotFoundError:
                 raise StoreUnavailable(f"the data store has not been built; {REBUILD_HINT}") from None
             except _Changed:

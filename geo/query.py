@@ -6,10 +6,18 @@ geodesically on the WGS84 ellipsoid (``pyproj.Geod``) to the nearest point of th
 inside a polygon), and only those within the radius are kept. So the answer is exact at the edge:
 a point 9.99 km away is in a 10 km query, one 10.01 km away is not. Every input and output
 position is WGS84 unless the caller names another system (``gcj02``, ``bd09``) for the input.
+
+Every distance also comes as an interval over the record's *possible area* (``geo.possible``: the county
+of a record located only to a county, and so on): ``distance_min_km`` and ``distance_max_km`` to its
+nearest and farthest possible point, and a ``certainty``: ``certain`` when the whole possible area lies
+within the radius, ``possible`` when only part of it does; certain hits come first, then by
+``distance_min_km`` and ``distance_max_km``. A query from a feature starts from that feature's possible
+area too. ``distance_km`` stays the distance to the point drawn.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -19,8 +27,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo import citations, crs, params
+from geo import crs, params, possible
 from geo.errors import NotFoundError, ValidationError
+from geo.possible import AREA, CERTAIN, Intervals, PossibleAreas
 
 MAX_RADIUS_KM = 300.0
 #: Most features a k-nearest query returns.
@@ -32,7 +41,8 @@ QUERYABLE_LAYERS: tuple[str, ...] = (*FEATURE_LAYERS, "districts")
 _CANDIDATE_MARGIN = 1.01
 _CANDIDATE_PAD_M = 50.0
 #: Columns every result row carries, before the layer's own columns.
-RESULT_COLUMNS = ("id", "layer", "name_zh", "name_en", "distance_km")
+RESULT_COLUMNS = ("id", "layer", "name_zh", "name_en", "distance_km", "distance_min_km", "distance_max_km",
+                  "certainty", "located_to_zh", "located_to_en")
 
 
 class LayerIndex:
@@ -45,6 +55,7 @@ class LayerIndex:
         self.gdf = gdf.reset_index(drop=True)
         self.metric = np.asarray(self.gdf.geometry.to_crs(crs.METRIC_CRS).values)
         self.tree = shapely.STRtree(self.metric)
+        self.ids = pd.Index(self.gdf[id_column(self.gdf)].astype(str)) if len(self.gdf) else pd.Index([])
         self.is_point = bool(len(self.gdf)) and bool((self.gdf.geometry.geom_type == "Point").all())
         if self.is_point:
             self.lon = self.gdf.geometry.x.to_numpy()
@@ -53,6 +64,11 @@ class LayerIndex:
 
     def __len__(self) -> int:
         return len(self.gdf)
+
+    def rows_of(self, ids: Sequence[object]) -> np.ndarray:
+        """Row positions of the given ids (unknown ids left out)."""
+        pos = self.ids.get_indexer([str(i) for i in ids])
+        return np.sort(pos[pos >= 0])
 
     def within(self, query_metric: shapely.Geometry, query_wgs84: shapely.Geometry,
                radius_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -117,16 +133,18 @@ class Finder(Protocol):
 class QueryEngine:
     """The layers of a store with one spatial index each, built once per process.
 
-    Given a ``finder`` (a store that runs ``near`` itself, PostGIS), buffer queries go to it and the
-    register of sources (``sources``) adds the source titles to what it finds; otherwise they run over
-    the layers in memory with the STRtree indexes. Both give the same rows, columns and distances."""
+    Given a ``finder`` (a store that runs ``near`` itself, PostGIS), buffer queries ask it for the records
+    near enough by their points; otherwise the STRtree indexes find them in memory. The possible areas
+    (``radii_km``: the circles of street and town records) and the distances are the same either way, so
+    both give the same rows, columns and distances."""
 
     def __init__(self, layers: Mapping[str, gpd.GeoDataFrame], *, finder: Finder | None = None,
-                 sources: pd.DataFrame | None = None) -> None:
+                 radii_km: Mapping[str, float] | None = None) -> None:
         self.layers = dict(layers)
         self.finder = finder
-        self.sources = sources
+        self.radii_km = dict(radii_km or {})
         self._indexes: dict[str, LayerIndex] = {}
+        self._possible: dict[str, PossibleAreas] = {}
 
     def index(self, layer: str) -> LayerIndex:
         """Return the STRtree index of a layer, building it on first use."""
@@ -136,6 +154,29 @@ class QueryEngine:
         if layer not in self._indexes:
             self._indexes[layer] = LayerIndex(layer, self.layers[layer])
         return self._indexes[layer]
+
+    def possible(self, layer: str) -> PossibleAreas:
+        """The possible areas of a layer's records, built on first use."""
+        if layer not in self._possible:
+            self._possible[layer] = PossibleAreas(self.index(layer).gdf, self.layers.get("districts"), self.radii_km)
+        return self._possible[layer]
+
+    def possible_area(self, feature_id: str) -> tuple[str, pd.Series, shapely.Geometry]:
+        """A feature's layer, row and possible area (WGS84): where it may lie, given its location precision."""
+        layer, row = self.feature(feature_id)
+        at = self.index(layer).rows_of([feature_id])
+        return layer, row, self.possible(layer).geometry(int(at[0]), row.geometry)
+
+    def possible_area_feature(self, feature_id: str) -> dict[str, object]:
+        """A feature's possible area as a GeoJSON Feature (WGS84), with its precision and how it is located."""
+        layer, row, area = self.possible_area(feature_id)
+        zh, en = possible.described(self.possible(layer), int(self.index(layer).rows_of([feature_id])[0]))
+        props = {"id": feature_id, "layer": layer, "name_zh": row.get("name_zh"), "name_en": row.get("name_en"),
+                 "location_precision": row.get("location_precision"), "located_to_zh": zh, "located_to_en": en}
+        return {"type": "Feature", "id": feature_id, "crs": "EPSG:4326",
+                "geometry": json.loads(shapely.to_geojson(shapely.set_precision(area, 1e-6))),
+                "properties": {k: (None if pd.isna(v) else v) if not isinstance(v, (list, dict)) else v
+                               for k, v in props.items()}}
 
     def feature(self, feature_id: str) -> tuple[str, pd.Series]:
         """Find a feature by id in any layer; return (layer, row)."""
@@ -188,9 +229,10 @@ class QueryEngine:
         given = [lon is not None or lat is not None, feature is not None, polygon is not None]
         if sum(given) != 1:
             raise ValidationError("give exactly one of: lon and lat, feature, polygon", field="lon")
-        if feature is not None:
-            layer, row = self.feature(feature)
-            return row.geometry, {"feature": feature, "feature_layer": layer}
+        if feature is not None:  # from where the feature may lie, not only from its point
+            layer, row, area = self.possible_area(feature)
+            return area, {"feature": feature, "feature_layer": layer,
+                          "feature_precision": row.get("location_precision")}
         if polygon is not None:
             if polygon.geom_type not in ("Polygon", "MultiPolygon") or not polygon.is_valid or polygon.is_empty:
                 reason = shapely.is_valid_reason(polygon) if polygon.geom_type.endswith("Polygon") else polygon.geom_type
@@ -205,8 +247,9 @@ class QueryEngine:
     # -- queries ----------------------------------------------------------------------------
     def near(self, *, radius_km: object, lon: object = None, lat: object = None, system: str = "wgs84",
              feature: str | None = None, polygon: shapely.Geometry | None = None,
-             layer: str | Sequence[str] | None = None) -> NearResult:
-        """Everything within ``radius_km`` (geodesic) of a WGS84/GCJ-02/BD-09 point, a feature or a polygon."""
+             layer: str | Sequence[str] | None = None, certain_only: bool = False) -> NearResult:
+        """Everything that may lie within ``radius_km`` (geodesic) of a WGS84/GCJ-02/BD-09 point, a feature or
+        a polygon, certain hits first (``certain_only``: only those)."""
         radius = self.radius_m(radius_km)
         names = self._layers_arg(layer)
         geom, described = self.query_geometry(lon=lon, lat=lat, system=system, feature=feature, polygon=polygon)
@@ -216,37 +259,64 @@ class QueryEngine:
             part = self._within(name, geom_m, geom, radius)
             if feature is not None:
                 part = part[part["id"] != feature]
+            if certain_only:
+                part = part[part["certainty"] == CERTAIN]
             parts.append(part)
         features = _concat(parts)
         buffer = _from_metric(shapely.buffer(geom_m, radius, quad_segs=32))
-        query = {**described, "radius_km": radius / 1000.0, "layers": names, "crs": "EPSG:4326"}
+        query = {**described, "radius_km": radius / 1000.0, "layers": names, "certain_only": certain_only,
+                 "crs": "EPSG:4326"}
         return NearResult(features, query, buffer, summarize(features))
 
     def _within(self, name: str, geom_m: shapely.Geometry, geom: shapely.Geometry,
                 radius_m: float) -> gpd.GeoDataFrame:
-        """Result rows of one layer within ``radius_m`` (geodesic) of a WGS84 geometry (``geom_m`` in UTM 49N)."""
+        """Result rows of one layer that may lie within ``radius_m`` (geodesic) of a WGS84 geometry (``geom_m``
+        in UTM 49N): the records near enough by their points (from the finder when there is one), and every
+        record of each shared possible area (a county) that reaches into the radius."""
+        idx, areas = self.index(name), self.possible(name)
+        reach = radius_m + areas.max_radius_m
         if self.finder is None:
-            idx = self.index(name)
-            rows, dist = idx.within(geom_m, geom, radius_m)
-            return _result_rows(name, idx.gdf.iloc[rows], dist)
-        found = self.finder.near(name, geom, radius_m)
-        dist_m = found.pop("distance_km").to_numpy(dtype=float) * 1000.0
-        return _result_rows(name, citations.with_sources(found, self.sources), dist_m)
+            near = idx.candidates(geom_m, reach * _CANDIDATE_MARGIN + _CANDIDATE_PAD_M)
+        else:
+            near = idx.rows_of(self.finder.near(name, geom, reach * _CANDIDATE_MARGIN + _CANDIDATE_PAD_M)["id"])
+        extremes = possible.areas_within(areas, geom_m, geom, radius_m)
+        iv = self._intervals(idx, areas, near, extremes, geom_m, geom)
+        keep = iv.min_m <= radius_m
+        return _result_rows(name, idx.gdf.iloc[iv.rows[keep]], _subset(iv, keep), areas, radius_m)
+
+    @staticmethod
+    def _intervals(idx: LayerIndex, areas: PossibleAreas, near: np.ndarray,
+                   extremes: Mapping[str, tuple[float, float]], geom_m: shapely.Geometry,
+                   geom: shapely.Geometry) -> Intervals:
+        """The intervals of the point and circle records among ``near`` and of every member of the given areas."""
+        parts = [near[areas.kind[near] != AREA], *(areas.members[key] for key in extremes)]
+        rows = np.unique(np.concatenate(parts)).astype(np.int64)
+        return possible.widen(areas, rows, idx.distances_m(rows, geom_m, geom), extremes)
 
     def nearest(self, *, layer: str, k: int = 5, lon: object = None, lat: object = None,
                 system: str = "wgs84", feature: str | None = None) -> gpd.GeoDataFrame:
-        """The ``k`` features of ``layer`` nearest (geodesic) to a point or a feature, with ``distance_km``."""
+        """The ``k`` features of ``layer`` nearest (geodesic) to a point or a feature, ranked by their nearest
+        possible distance; ``rank_min`` and ``rank_max`` say which ranks each could really hold."""
         k = int(params.parse_number(k, "k", minimum=1, maximum=MAX_K, integer=True))
         (name,) = self._layers_arg(layer)
         geom, _ = self.query_geometry(lon=lon, lat=lat, system=system, feature=feature)
         geom_m = _to_metric(geom)
-        idx = self.index(name)
-        rows = _knn_candidates(idx, geom_m, k + (feature is not None))
+        idx, areas = self.index(name), self.possible(name)
+        want = k + (feature is not None)
+        near = _knn_candidates(idx, geom_m, want, areas.kind != AREA, areas.max_radius_m)
+        extremes = possible.areas_within(areas, geom_m, geom, None)
+        iv = self._intervals(idx, areas, near, {}, geom_m, geom)
+        # an area counts for all its records: keep those whose nearest point can beat the k-th best so far
+        mins = np.concatenate([iv.min_m, *(np.full(len(areas.members[key]), lo) for key, (lo, _) in extremes.items())])
+        bound = np.partition(mins, want - 1)[want - 1] if len(mins) > want else np.inf
+        iv = self._intervals(idx, areas, near, {key: e for key, e in extremes.items() if e[0] <= bound}, geom_m, geom)
         if feature is not None:
-            rows = rows[idx.gdf[id_column(idx.gdf)].to_numpy()[rows] != feature]
-        dist = idx.distances_m(rows, geom_m, geom)
-        order = np.lexsort((rows, dist))[:k]
-        return _result_rows(name, idx.gdf.iloc[rows[order]], dist[order])
+            iv = _subset(iv, idx.ids[iv.rows] != feature)
+        order = np.lexsort((idx.ids[iv.rows].to_numpy(), iv.distance_m, iv.max_m, iv.min_m))[:k]
+        iv = _subset(iv, order)
+        out = _result_rows(name, idx.gdf.iloc[iv.rows], iv, areas, None, sort=False)
+        out["rank_min"], out["rank_max"] = possible.rank_bounds(iv.min_m, iv.max_m)
+        return out
 
 
 def id_column(frame: pd.DataFrame) -> str:
@@ -254,15 +324,22 @@ def id_column(frame: pd.DataFrame) -> str:
     return "id" if "id" in frame.columns else "code"
 
 
-def _knn_candidates(idx: LayerIndex, geom_m: shapely.Geometry, k: int) -> np.ndarray:
-    """Rows that surely include the k geodesically nearest: grow an STRtree search until it holds k."""
-    if len(idx) <= k:
-        return np.arange(len(idx))
+def _knn_candidates(idx: LayerIndex, geom_m: shapely.Geometry, k: int, among: np.ndarray,
+                    slack_m: float = 0.0) -> np.ndarray:
+    """Rows of ``among`` (a mask) that surely include the k geodesically nearest, even allowing each row
+    ``slack_m`` nearer (a circle's radius): grow an STRtree search until it holds k of them."""
+    if int(among.sum()) <= k:
+        return np.flatnonzero(among)
     reach = 2_000.0
-    while len(idx.candidates(geom_m, reach)) < k:
+    while int(among[idx.candidates(geom_m, reach)].sum()) < k:
         reach *= 2
     # the k-th nearest is within `reach` metrically, so within reach*margin geodesically
-    return idx.candidates(geom_m, reach * _CANDIDATE_MARGIN + _CANDIDATE_PAD_M)
+    rows = idx.candidates(geom_m, (reach + slack_m) * _CANDIDATE_MARGIN + _CANDIDATE_PAD_M)
+    return rows[among[rows]]
+
+
+def _subset(iv: Intervals, which: np.ndarray) -> Intervals:
+    return Intervals(iv.rows[which], iv.distance_m[which], iv.min_m[which], iv.max_m[which])
 
 
 def _to_metric(geom: shapely.Geometry) -> shapely.Geometry:
@@ -273,25 +350,43 @@ def _from_metric(geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.transform(geom, lambda c: np.column_stack(crs.from_metric(c[:, 0], c[:, 1])))
 
 
-def _result_rows(layer: str, rows: gpd.GeoDataFrame, dist_m: np.ndarray) -> gpd.GeoDataFrame:
-    """Assemble result rows: the common columns first, then the layer's own, sorted by distance."""
+def _result_rows(layer: str, rows: gpd.GeoDataFrame, iv: Intervals, areas: PossibleAreas,
+                 radius_m: float | None, *, sort: bool = True) -> gpd.GeoDataFrame:
+    """Assemble result rows: the common columns first, then the layer's own; certain hits first, then by
+    the nearest possible distance."""
     gdf = rows.copy()
     if "id" not in gdf.columns and "code" in gdf.columns:  # districts of a store built before they had an id
         gdf = gdf.rename(columns={"code": "id"})
     gdf.insert(0, "layer", layer)
-    gdf["distance_km"] = np.round(dist_m / 1000.0, 4)
+    gdf["distance_km"] = np.round(iv.distance_m / 1000.0, 4)
+    gdf["distance_min_km"] = np.round(iv.min_m / 1000.0, 4)
+    gdf["distance_max_km"] = np.round(iv.max_m / 1000.0, 4)
+    if radius_m is not None:
+        gdf["certainty"] = iv.certainty(radius_m)
+    gdf["located_to_zh"], gdf["located_to_en"] = possible.described_rows(areas, iv.rows)
     front = [c for c in RESULT_COLUMNS if c in gdf.columns]
     gdf = gdf[front + [c for c in gdf.columns if c not in front]]
-    return gdf.sort_values(["distance_km", "id"], kind="stable").reset_index(drop=True)
+    return _sorted(gdf) if sort else gdf.reset_index(drop=True)
 
 
 def _concat(parts: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     parts = [p for p in parts if len(p)] or parts[:1]
     if not parts:
         return gpd.GeoDataFrame(columns=[*RESULT_COLUMNS, "geometry"], geometry="geometry", crs=crs.WGS84)
+    if len(parts) == 1:
+        return parts[0]
     out = pd.concat(parts, ignore_index=True, sort=False)
-    out = gpd.GeoDataFrame(out, geometry="geometry", crs=crs.WGS84)
-    return out.sort_values(["distance_km", "layer", "id"], kind="stable").reset_index(drop=True)
+    return _sorted(gpd.GeoDataFrame(out, geometry="geometry", crs=crs.WGS84))
+
+
+def _sorted(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Result rows in their order: certain hits first, then by the nearest and the farthest possible distance,
+    the distance to the point, layer and id."""
+    keys = [gdf[c].astype(str).to_numpy() for c in ("id", "layer") if c in gdf.columns]
+    keys += [gdf[c].to_numpy() for c in ("distance_km", "distance_max_km", "distance_min_km") if c in gdf.columns]
+    if "certainty" in gdf.columns:
+        keys.append(gdf["certainty"].to_numpy() != CERTAIN)
+    return gdf.take(np.lexsort(keys)).reset_index(drop=True) if keys else gdf.reset_index(drop=True)
 
 
 def summarize(features: gpd.GeoDataFrame) -> dict[str, object]:
@@ -305,8 +400,11 @@ def summarize(features: gpd.GeoDataFrame) -> dict[str, object]:
     invest = features["investment_cny_100m"] if "investment_cny_100m" in features else pd.Series(dtype=float)
     projects = features[features["layer"] == "projects"] if "layer" in features else features.iloc[:0]
     known = projects["investment_cny_100m"].dropna() if "investment_cny_100m" in projects else invest
+    certainty = features["certainty"] if "certainty" in features else pd.Series(dtype=object)
     return {
         "feature_count": len(features),
+        "certain": int((certainty == CERTAIN).sum()),
+        "possible": int((certainty == possible.POSSIBLE).sum()),
         "by_layer": counts("layer"),
         "by_status": counts("status"),
         "by_chain_link": counts("chain_link"),

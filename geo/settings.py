@@ -11,6 +11,8 @@ they need (a store location, a belt width, a font) as arguments.
 | ``CORRIDORS_STORE`` | ``instance/corridors.gpkg`` | the store: a GeoPackage path, ``gpkg:`` or ``postgresql://`` URL |
 | ``DATABASE_URL`` | — | a PostGIS store, ``postgresql://user:password@host/db`` (used when ``CORRIDORS_STORE`` is unset) |
 | ``CORRIDOR_BELT_KM`` | ``15`` | belt half-width either side of a corridor axis (km) |
+| ``STREET_RADIUS_KM`` | ``2`` | possible area of a record located to a street: a circle of this radius (km) |
+| ``TOWN_RADIUS_KM`` | ``8`` | possible area of a record located to a town (乡镇): a circle of this radius (km) |
 | ``TILES`` | ``offline`` | basemap: ``offline`` or an XYZ URL template on the intranet |
 | ``TILES_CRS`` | ``wgs84`` | CRS of those tiles (``wgs84`` or ``cgcs2000``; GCJ-02/BD-09 tiles are refused) |
 | ``TILES_ATTRIBUTION`` | — | attribution shown for the tiles |
@@ -21,19 +23,22 @@ they need (a store location, a belt width, a font) as arguments.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from geo.analysis import DEFAULT_BELT_KM, check_belt_km
 from geo.errors import GeoError, ValidationError
+from geo.possible import DEFAULT_RADII_KM
 from geo.store import DEFAULT_STORE_PATH, is_postgis_url
 
 #: Where the app keeps its own store (Flask's instance folder): never removed by a clean or a rebuild.
 INSTANCE_DIR = DEFAULT_STORE_PATH.parent
 DEFAULT_STORE = DEFAULT_STORE_PATH
 #: The names of the settings, as environment variables and app config keys.
-NAMES: tuple[str, ...] = ("CORRIDORS_STORE", "DATABASE_URL", "CORRIDOR_BELT_KM", "TILES", "TILES_CRS",
-                          "TILES_ATTRIBUTION", "CORRIDORS_CJK_FONT", "READ_ACCESS", "SECRET_KEY")
+NAMES: tuple[str, ...] = ("CORRIDORS_STORE", "DATABASE_URL", "CORRIDOR_BELT_KM", "STREET_RADIUS_KM",
+                          "TOWN_RADIUS_KM", "TILES", "TILES_CRS", "TILES_ATTRIBUTION", "CORRIDORS_CJK_FONT",
+                          "READ_ACCESS", "SECRET_KEY")
 #: Who may read (``READ_ACCESS``): anyone, or only a logged-in user (or a bearer token); writing always needs one.
 READ_ACCESS_MODES: tuple[str, ...] = ("public", "login")
 #: The shortest ``SECRET_KEY`` accepted (characters).
@@ -50,6 +55,8 @@ class Settings:
 
     store: str = str(DEFAULT_STORE)
     belt_km: float = DEFAULT_BELT_KM
+    street_radius_km: float = DEFAULT_RADII_KM["street"]
+    town_radius_km: float = DEFAULT_RADII_KM["town"]
     tiles: str = "offline"
     tiles_crs: str = "wgs84"
     tiles_attribution: str = ""
@@ -74,6 +81,8 @@ class Settings:
             belt_km = DEFAULT_BELT_KM if belt is None else check_belt_km(belt)
         except ValidationError as exc:
             raise SettingsError(f"CORRIDOR_BELT_KM={belt!r}: {exc.detail}", field="CORRIDOR_BELT_KM") from None
+        radii = {name: _radius(get(f"{name.upper()}_RADIUS_KM"), f"{name.upper()}_RADIUS_KM", default)
+                 for name, default in DEFAULT_RADII_KM.items()}
         read_access = (get("READ_ACCESS") or "public").lower()
         if read_access not in READ_ACCESS_MODES:
             raise SettingsError(f"READ_ACCESS={read_access!r}: expected public (anyone may read) or login (reading "
@@ -87,7 +96,8 @@ class Settings:
                        tiles=get("TILES") or "offline",
                        tiles_crs=(get("TILES_CRS") or "wgs84").lower(),
                        tiles_attribution=get("TILES_ATTRIBUTION") or "", cjk_font=get("CORRIDORS_CJK_FONT"),
-                       read_access=read_access, secret_key=secret_key)
+                       read_access=read_access, secret_key=secret_key,
+                       street_radius_km=radii["street"], town_radius_km=radii["town"])
         settings._check_tiles()
         return settings
 
@@ -105,6 +115,24 @@ class Settings:
                                 field="TILES")
 
     @property
+    def radii_km(self) -> dict[str, float]:
+        """The radius (km) of the possible area of a record located to a street, and to a town."""
+        return {"street": self.street_radius_km, "town": self.town_radius_km}
+
+    @property
     def is_postgis(self) -> bool:
         """Whether the store is a PostGIS database (else a GeoPackage file)."""
         return is_postgis_url(self.store)
+
+
+def _radius(raw: str | None, name: str, default: float) -> float:
+    """A possible-area radius setting in km (0 < r <= 50)."""
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 50:
+        raise SettingsError(f"{name}={raw!r}: expected a radius in km, more than 0 and at most 50", field=name)
+    return value

@@ -69,20 +69,28 @@ def test_near_geojson(store_path):
               "--format", "geojson", env_store=store_path)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
-    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 5
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 6
     props = doc["features"][0]["properties"]
-    assert {"id", "layer", "name_zh", "name_en", "distance_km"} <= set(props)
+    assert {"id", "layer", "name_zh", "name_en", "distance_km", "distance_min_km", "distance_max_km", "certainty",
+            "located_to_zh", "located_to_en"} <= set(props)
+    assert props["certainty"] == "possible" and props["located_to_zh"] == "仅定位到洛龙区"
     assert doc["features"][0]["geometry"]["type"] == "Point"
     assert doc["summary"]["investment_cny_100m"] == 140
+    assert (doc["summary"]["certain"], doc["summary"]["possible"]) == (0, 6)
+    only = run("near", "--lon", "112.64", "--lat", "34.615", "--radius-km", "1", "--layer", "projects",
+               "--certain-only", "--format", "geojson", env_store=store_path)
+    assert json.loads(only.stdout)["features"] == []
 
 
 def test_near_feature_csv_and_table(store_path):
     out = run("near", "--feature", "luo-mian", "--radius-km", "10", "--format", "csv", env_store=store_path)
     assert out.returncode == 0, out.stderr
     header = out.stdout.splitlines()[0].split(",")
-    assert header[:5] == ["id", "layer", "name_zh", "name_en", "distance_km"] and "crs" in header
+    assert header[:8] == ["id", "layer", "name_zh", "name_en", "distance_km", "distance_min_km", "distance_max_km",
+                          "certainty"] and "crs" in header
     table = run("near", "--lon", "112.45", "--lat", "34.62", "--radius-km", "10", env_store=store_path)
-    assert "investment inside" in table.stdout and "distance_km" in table.stdout
+    assert "investment inside" in table.stdout and "distance_min_km" in table.stdout
+    assert "4 certainly and 30 possibly within" in table.stdout
 
 
 def test_near_in_gcj02(store_path):

@@ -193,9 +193,19 @@ def near() -> Response:
         raise ValidationError("give one of: lon and lat, feature, polygon", field="polygon")
     if polygon is None and not target:
         raise ValidationError("give lon and lat, a feature or a polygon", field="lon")
-    result = data.engine.near(radius_km=radius, polygon=polygon, layer=layers, **target)
+    certain_only = args.choice("certain_only", ("true", "false"), "false") == "true"
+    result = data.engine.near(radius_km=radius, polygon=polygon, layer=layers, certain_only=certain_only, **target)
     buffer = json.loads(shapely.to_geojson(shapely.set_precision(result.buffer, 1e-6)))
     return _table(result.features, fmt, "near", query=result.query, summary=result.summary, buffer=buffer)
+
+
+@bp.get("/possible-area")
+def possible_area() -> Response:
+    """Where a feature may lie, given how precisely it is located (its point, a circle, its county or city;
+    WGS84 GeoJSON Feature)."""
+    args = request_args()
+    feature = args.required("feature", "a feature id")
+    return respond(data_as_of(args).engine.possible_area_feature(feature), "application/geo+json")
 
 
 @bp.get("/nearest")
@@ -220,7 +230,7 @@ def standing(data: Dataset) -> list[dict[str, Any]]:
     corridors = data.layers["corridors"].set_index("id")
     cols = [c for c in ("source_id", *citations.source_columns()) if c in corridors.columns]
     out = []
-    for row in corridor_standing(data.layers, data.belt_km):
+    for row in corridor_standing(data.layers, data.belt_km, radii_km=data.radii_km):
         cited = {c: formats.plain(corridors.at[row["id"], c]) for c in cols}
         out.append({**row, **cited})
     return out

@@ -13,12 +13,17 @@ from webmap.pages import panel, tiles
 bp = Blueprint("corridors", __name__)
 
 
+#: How a record stands against a belt, in both languages.
+IN_BELT_WORDS = {"certain": "确定在带内 certainly", "possible": "可能在带内 possibly (located only to a county the belt "
+                 "crosses)", "outside": "不在带内 outside"}
+
+
 @bp.get("/corridors")
 def corridors() -> str:
     """Standing of every corridor against its 2021 target."""
     data = current_data()
-    return render_template("corridors.html", standing=analysis.corridor_standing(data.layers, data.belt_km),
-                           colors=style.CORRIDOR_COLORS)
+    standing = analysis.corridor_standing(data.layers, data.belt_km, radii_km=data.radii_km)
+    return render_template("corridors.html", standing=standing, colors=style.CORRIDOR_COLORS)
 
 
 @bp.get("/corridors/<corridor_id>")
@@ -27,8 +32,9 @@ def corridor(corridor_id: str) -> str:
     data = current_data()
     analysis.corridor(data.layers, corridor_id)  # 404 for unknown ids
     row = next(c for c in standing(data) if c["id"] == corridor_id)
-    cov = chain.coverage(data.layers, corridor=corridor_id)
-    return render_template("corridor.html", c=row, coverage=cov, color=style.corridor_color(corridor_id))
+    cov = chain.coverage(data.layers, corridor=corridor_id, joined=data.joined)
+    return render_template("corridor.html", c=row, coverage=cov, color=style.corridor_color(corridor_id),
+                           in_belt_words=IN_BELT_WORDS)
 
 
 @bp.get("/corridors/<corridor_id>/map")

@@ -49,5 +49,5 @@ def init_app(app: Flask) -> None:
     """Open the configured store lazily (a missing store is a 503 per request, not a failed start)."""
     settings = app.extensions["settings"]
     store = _database(settings.store) if settings.is_postgis else GeoPackageStore(settings.store)
-    app.extensions["corridors_data"] = LiveDataset(store, settings.belt_km)
+    app.extensions["corridors_data"] = LiveDataset(store, settings.belt_km, radii_km=settings.radii_km)
     app.after_request(_tag_version)

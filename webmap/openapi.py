@@ -138,7 +138,22 @@ def _near_params() -> list[dict[str, Any]]:
             _param("feature", "id of a park, project, institution or corridor, or a district code", TEXT),
             _param("radius_km", "radius in km (geodesic)", _number(0, MAX_RADIUS_KM, exclusive=True), True),
             _param("layer", f"layer(s), comma-separated, or all: {', '.join(QUERYABLE_LAYERS)}", TEXT),
-            _param("format", "output format", _choice(["geojson", "json", "csv"])), AS_OF]
+            _param("format", "output format", _choice(["geojson", "json", "csv"])), AS_OF,
+            _param("certain_only", "true: only records whose whole possible area lies within the radius",
+                   _choice(["true", "false"]))]
+
+
+#: What every buffer-query and nearest result says about each record's distance.
+INTERVAL_FIELDS = (
+    "distance_km: geodesic km to the point drawn (0 inside a polygon). distance_min_km / distance_max_km: to "
+    "the nearest and farthest point of where the record may lie, its possible area (the point for site "
+    "precision, a circle of STREET_RADIUS_KM / TOWN_RADIUS_KM for street / town, the county for district, "
+    "the city's counties for city; a feature query starts from the feature's own possible area). "
+    "certainty (buffer query): certain when all of the possible area lies within radius_km, possible when "
+    "only part does; certain hits come first, then by distance_min_km; summary.certain and summary.possible "
+    "count them. located_to_zh / located_to_en: how the record is located. rank_min / rank_max (nearest): "
+    "the best and worst rank each result could really hold, given the intervals (equal when the order is "
+    "determined).")
 
 
 def _export_query() -> list[dict[str, Any]]:
@@ -163,7 +178,7 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
              "text/csv": STR}
     layer_out = _ok("the features (WGS84): GeoJSON, JSON records, CSV or the compact map encoding",
                     "application/geo+json", "application/json", "text/csv", schema=table)
-    query_out = _ok("the features found (WGS84) with geodesic distance_km, as GeoJSON, JSON or CSV",
+    query_out = _ok("the features found (WGS84) as GeoJSON, JSON or CSV. " + INTERVAL_FIELDS,
                     "application/geo+json", "application/json", "text/csv", schema=table)
     obj = {"application/json": {"type": "object"}}
     id_schema: dict[str, Any] = TEXT
@@ -237,10 +252,17 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                               **_errors(400, 401, 403, 404, 409, 413)}}},
             "/api/near": {"get": near, "post": {
                 **near, "summary": "Buffer query around a polygon sent as the GeoJSON body",
-                "parameters": [p for p in _near_params() if p["name"] in ("radius_km", "layer", "format", "as_of")],
+                "parameters": [p for p in _near_params()
+                               if p["name"] in ("radius_km", "layer", "format", "as_of", "certain_only")],
                 "requestBody": _polygon_body(), "responses": {**query_out, **_errors(400, 413)}}},
+            "/api/possible-area": {"get": {
+                "summary": "Where a feature may lie, given how precisely it is located",
+                "description": "A GeoJSON Feature (WGS84): its point (site), a circle (street, town), its county "
+                               "(district) or its city's counties (city), with located_to_zh / located_to_en.",
+                "parameters": [_param("feature", "feature id", TEXT, True), AS_OF],
+                "responses": {**_ok("the possible area", "application/geo+json"), **_errors(400, 404)}}},
             "/api/nearest": {"get": {
-                "summary": "The k nearest features of a layer",
+                "summary": "The k nearest features of a layer, ranked by their nearest possible distance",
                 "parameters": [*_lonlat(), CRS, _param("feature", "feature id instead of lon/lat", TEXT),
                                _param("layer", "layer", _choice(list(QUERYABLE_LAYERS)), True),
                                _param("k", "how many", _number(1, MAX_K, integer=True, default=5)),

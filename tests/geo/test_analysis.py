@@ -27,11 +27,13 @@ def test_zhongzhou_base_is_in_the_new_energy_park(layers, joined):
 
 
 def test_zhongzhou_base_belts_with_reasons(joined):
-    # No corridor plan names the new-energy park, but 伊滨区 lies between Luoyang and 偃师,
-    # within 15 km of the 洛巩 axis: it is in that belt by location and in no other.
+    # No corridor plan names the new-energy park. The article places it only in 伊滨区 (now in 洛龙区):
+    # the 洛巩 belt crosses that county without covering it, so the base is possibly in that belt, and
+    # certainly in none (its stand-in point lies in the belt, which alone proves nothing).
     base = _row(joined["parks"], "zhongzhou-shidai-base")
     assert base.plan_corridor_id is None
-    assert base.belt_ids == "luo-gong"
+    assert base.belt_ids == ""
+    assert "luo-gong" in base.belt_ids_possible.split(";")
 
 
 def test_a_feature_may_lie_in_two_belts(layers):
@@ -41,8 +43,23 @@ def test_a_feature_may_lie_in_two_belts(layers):
 
 def test_petrochemical_projects_are_in_the_luo_ji_jiao_belt(joined):
     styrene = _row(joined["projects"], "luoyang-petrochemical-styrene")
-    assert styrene.belt_ids == "luo-ji-jiao" and styrene.plan_corridor_id == "luo-ji-jiao"
+    # named in the plan; located only to 孟津区, which the belt crosses: possibly in it by location
+    assert styrene.plan_corridor_id == "luo-ji-jiao" and styrene.belt_ids == ""
+    assert "luo-ji-jiao" in styrene.belt_ids_possible.split(";")
     assert styrene.county_code == "410308"
+    members = analysis.corridor_members(joined["projects"], "luo-ji-jiao").set_index("id")
+    assert (members.loc["luoyang-petrochemical-styrene", ["membership", "in_belt"]] == ["named", "possible"]).all()
+
+
+def test_a_site_record_is_certainly_in_a_belt(layers):
+    parks = layers["parks"].copy()
+    at = parks["id"] == "zhongzhou-shidai-base"
+    parks.loc[at, "location_precision"] = "site"
+    j = analysis.joined({**layers, "parks": parks})
+    assert _row(j["parks"], "zhongzhou-shidai-base").belt_ids == "luo-gong"
+    parks.loc[at, "location_precision"] = "town"  # an 8 km circle around the point: crosses the belt's edge?
+    town = _row(analysis.joined({**layers, "parks": parks}, radii_km={"town": 0.5})["parks"], "zhongzhou-shidai-base")
+    assert town.belt_ids == "luo-gong"  # a 0.5 km circle around a point well inside the belt
 
 
 def test_belt_width_is_a_setting(layers, monkeypatch):
@@ -79,9 +96,16 @@ def test_corridor_standing_traces_to_the_data(layers):
 
 def test_city_precision_records_join_corridors_only_when_named(layers):
     standing = {c["id"]: c for c in analysis.corridor_standing(layers)}
-    gong_parks = {p["id"]: p["membership"] for p in standing["luo-gong"]["parks"]}
-    assert gong_parks["zhongyuan-energy-saving-park"] == "named"  # city precision: by the plan only
-    assert "anhua-prefab-park" not in gong_parks  # city precision, named in 洛汝 only
+    gong = standing["luo-gong"]
+    gong_parks = {p["id"]: (p["membership"], p["in_belt"]) for p in gong["parks"]}
+    assert gong_parks["zhongyuan-energy-saving-park"] == ("named", "possible")  # city precision: by the plan
+    # located only to the city, named in 洛汝: the 洛巩 belt crosses the city, so possibly in it, never certainly
+    assert gong_parks["anhua-prefab-park"] == ("possible", "possible")
+    # 瀍河区 lies wholly within 15 km of the 洛巩 axis: its parks are certainly in the belt
+    assert gong_parks["chanhe-dual-carbon-park"] == ("belt", "certain")
+    assert gong["parks_in_belt"] == sum(1 for _, b in gong_parks.values() if b == "certain") == 2
+    assert gong["parks_possibly_in_belt"] == sum(1 for _, b in gong_parks.values() if b == "possible")
+    assert gong["projects_possibly_in_belt"] > 0
 
 
 def test_metro_chain_coverage(layers):
@@ -102,7 +126,9 @@ def test_park_chain_coverage_includes_child_parks(layers):
 
 def test_corridor_chain_coverage(layers):
     cov = chain.coverage(layers, corridor="luo-gong")
-    assert "foil" in cov["present"] and "cell" in cov["present"]
+    # 优箔 (foil) and 中州时代 (cell) are located only to counties the 洛巩 belt crosses: possibly in it
+    assert {"foil", "cell"} <= set(cov["possible"]) and cov["present"] == []
+    assert not {"foil", "cell"} & set(cov["missing"])
     assert chain.coverage(layers, corridor="luo-ru")["present"] == []
 
 

@@ -10,7 +10,7 @@ import shapely
 
 from geo import crs
 from geo.errors import NotFoundError, ValidationError
-from geo.query import LayerIndex, QueryEngine
+from geo.query import RESULT_COLUMNS, LayerIndex, QueryEngine
 
 GEOD = pyproj.Geod(ellps="WGS84")
 CENTRE = (112.45, 34.62)
@@ -70,9 +70,14 @@ def test_near_matches_brute_force_geodesic_truth(seed):
 def test_results_are_sorted_and_carry_the_common_columns(engine):
     res = engine.near(lon=112.45, lat=34.62, radius_km=10)
     f = res.features
-    assert list(f.columns[:5]) == ["id", "layer", "name_zh", "name_en", "distance_km"]
-    assert f["distance_km"].is_monotonic_increasing
-    assert (f["distance_km"] <= 10).all()
+    assert list(f.columns[:10]) == list(RESULT_COLUMNS)
+    certain = (f["certainty"] == "certain").to_numpy()
+    assert certain.any() and not (np.diff(certain.astype(int)) > 0).any()  # certain hits first
+    for part in (f[certain], f[~certain]):  # then by the nearest, then the farthest possible distance
+        keys = list(zip(part["distance_min_km"], part["distance_max_km"]))
+        assert keys == sorted(keys)
+    assert (f["distance_min_km"] <= 10).all() and (f.loc[certain, "distance_max_km"] <= 10).all()
+    assert (f.loc[~certain, "distance_max_km"] > 10).all()
     assert res.summary["feature_count"] == len(f)
     assert f.crs.to_epsg() == 4326
 
@@ -116,19 +121,24 @@ def test_near_a_drawn_polygon(engine):
 def test_summary_counts_and_investment(engine):
     res = engine.near(lon=112.64, lat=34.615, radius_km=1, layer="projects")
     s = res.summary
-    assert s["by_layer"] == {"projects": 5}
+    # the five projects placed at the 伊滨 stand-in and one located only to the city: all possibly within
+    assert s["by_layer"] == {"projects": 6} and s["certain"] == 0 and s["possible"] == 6
+    assert s["by_district"] == {"410300": 1, "410311": 5}
     assert s["investment_cny_100m"] == 140  # phase I of 中州时代 is the only one with a figure
-    assert s["projects_without_investment"] == 4
+    assert s["projects_without_investment"] == 5
     assert s["by_chain_link"] == {"anode": 1, "cell": 3, "structural-parts": 1}
 
 
 def test_nearest_institutions(engine):
     got = engine.nearest(lon=112.64, lat=34.615, layer="institutions", k=3)
     assert len(got) == 3
-    assert got["id"].iloc[0] == "zhongzhou-shidai"
-    assert got["distance_km"].is_monotonic_increasing
-    truth = sorted(GEOD.inv(112.64, 34.615, g.x, g.y)[2] / 1000 for g in engine.layers["institutions"].geometry)
-    assert np.allclose(got["distance_km"], truth[:3], atol=1e-3)
+    assert got["id"].iloc[0] == "zhongzhou-shidai"  # located to 洛龙区, where the point lies: nearest possible 0
+    keys = list(zip(got["distance_min_km"], got["distance_max_km"]))
+    assert keys == sorted(keys)
+    for rec in got.itertuples():  # distance_km is still the distance to the point drawn
+        point = engine.layers["institutions"].set_index("id").geometry[rec.id]
+        assert rec.distance_km == pytest.approx(GEOD.inv(112.64, 34.615, point.x, point.y)[2] / 1000, abs=1e-3)
+    assert (got["rank_min"] == 1).all() and (got["rank_max"] == 3).all()  # all three could be the nearest
 
 
 def test_nearest_to_a_feature_excludes_it(engine):

@@ -20,10 +20,12 @@ def test_near_matches_the_cli_shape(client):
     r = client.get("/api/near?lon=112.64&lat=34.615&radius_km=1&layer=projects")
     assert r.status_code == 200 and r.mimetype == "application/geo+json"
     doc = r.get_json(force=True)
-    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 5
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 6
     first = doc["features"][0]["properties"]
-    assert list(first)[:5] == ["id", "layer", "name_zh", "name_en", "distance_km"]
+    assert list(first)[:10] == ["id", "layer", "name_zh", "name_en", "distance_km", "distance_min_km",
+                                "distance_max_km", "certainty", "located_to_zh", "located_to_en"]
     assert doc["summary"]["investment_cny_100m"] == 140
+    assert (doc["summary"]["certain"], doc["summary"]["possible"]) == (0, 6)
     assert doc["buffer"]["type"] == "Polygon"
     assert doc["query"]["radius_km"] == 1
 
@@ -34,13 +36,31 @@ def test_near_by_feature_and_polygon(client):
     poly = json.dumps({"type": "Polygon", "coordinates": [[[112.7, 34.65], [112.9, 34.65], [112.9, 34.8],
                                                              [112.7, 34.8], [112.7, 34.65]]]})
     doc = client.get("/api/near", query_string={"polygon": poly, "radius_km": 1, "layer": "projects"}).get_json(force=True)
-    assert [f["id"] for f in doc["features"]] == ["youbo-battery-foil"]
+    # its point lies in the polygon; the others are located only to counties the polygon reaches into
+    by_id = {f["id"]: f["properties"] for f in doc["features"]}
+    assert by_id["youbo-battery-foil"]["distance_km"] == 0 and by_id["youbo-battery-foil"]["distance_min_km"] == 0
+    assert all(p["certainty"] == "possible" for p in by_id.values())
+    assert "youbo-battery-foil" in [f["id"] for f in doc["features"]][:1 + len(by_id) // 2]
 
 
 def test_near_gcj02_input(client):
     doc = client.get("/api/near?lon=112.7946&lat=34.7259&crs=gcj02&radius_km=2&layer=projects").get_json(force=True)
-    assert [f["id"] for f in doc["features"]] == ["youbo-battery-foil"]
+    wgs = client.get("/api/near?lon=112.789&lat=34.727&radius_km=2&layer=projects").get_json(force=True)
+    assert [f["id"] for f in doc["features"]] == [f["id"] for f in wgs["features"]]
+    assert "youbo-battery-foil" in {f["id"] for f in doc["features"]}
     assert doc["query"]["input_crs"] == "gcj02"
+
+
+def test_certain_only_and_possible_area(client):
+    doc = client.get("/api/near?lon=112.45&lat=34.62&radius_km=10&certain_only=true").get_json(force=True)
+    assert doc["features"] and {f["properties"]["certainty"] for f in doc["features"]} == {"certain"}
+    assert doc["summary"]["possible"] == 0 and doc["query"]["certain_only"] is True
+    area = client.get("/api/possible-area?feature=youbo-battery-foil").get_json(force=True)
+    assert area["type"] == "Feature" and area["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert area["properties"]["located_to_zh"] == "仅定位到偃师区"
+    assert client.get("/api/possible-area?feature=nope").status_code == 404
+    bad = client.get("/api/near?lon=112.45&lat=34.62&radius_km=10&certain_only=maybe")
+    assert bad.status_code == 400 and "certain_only" in bad.get_json()["error"]
 
 
 @pytest.mark.parametrize("url, field", [
@@ -130,7 +150,11 @@ def test_corridors_and_chain(client):
     assert [c["id"] for c in doc["corridors"]] == ["luo-ji-jiao", "luo-gong", "luo-mian", "luo-ru"]
     assert doc["corridors"][0]["investment_known_cny_100m"] is None
     one = client.get("/api/corridors/luo-gong").get_json()
-    assert one["chain"]["scope"] == "corridor" and "foil" in one["chain"]["present"]
+    # the foil project is located only to 偃师区, which the belt crosses: possibly in it, not present
+    assert one["chain"]["scope"] == "corridor" and "foil" in one["chain"]["possible"]
+    assert "foil" not in one["chain"]["present"] and "foil" not in one["chain"]["missing"]
+    foil = next(link for link in one["chain"]["links"] if link["link_id"] == "foil")
+    assert {b["membership"] for b in foil["by"]} == {"possible"}
     metro = client.get("/api/chain").get_json()
     assert "cathode" in metro["missing"]
 

@@ -82,7 +82,8 @@ def test_buffer_queries_run_in_sql(postgis_store_url, monkeypatch):
 
     monkeypatch.setattr(PostGISStore, "near", spy)
     doc = _client(postgis_store_url).get("/api/near?lon=112.45&lat=34.62&radius_km=10&layer=parks,projects").json
-    assert calls == [("parks", 10_000.0), ("projects", 10_000.0)]
+    # out to the radius (no street or town records here, so no circle to add) and the candidate margin
+    assert calls == [("parks", 10_000.0 * 1.01 + 50), ("projects", 10_000.0 * 1.01 + 50)]
     assert doc["summary"]["feature_count"] == len(doc["features"]) > 0
     # the register's titles are joined to what SQL found, as to the in-memory rows
     assert all(f["properties"]["source_title_zh"] for f in doc["features"])

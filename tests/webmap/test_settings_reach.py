@@ -45,3 +45,28 @@ def test_a_bad_setting_stops_start_up(store_path):
         create_app({"CORRIDORS_STORE": str(store_path), "CORRIDOR_BELT_KM": "-3"})
     with pytest.raises(SettingsError, match="TILES_CRS"):
         create_app({"CORRIDORS_STORE": str(store_path), "TILES_CRS": "bd09"})
+
+
+def test_possible_area_radii_reach_the_queries(tmp_path, store_path):
+    """TOWN_RADIUS_KM sizes the possible area of a record located to a town, in every answer."""
+    import shutil
+
+    from geo import crs
+    from geo.ledger.edits import edit_record
+    from geo.store import GeoPackageStore
+
+    path = tmp_path / "corridors.gpkg"
+    shutil.copy(store_path, path)
+    edit_record(GeoPackageStore(path), "projects", "youbo-battery-foil", properties={"location_precision": "town"},
+                expected_etag=None, user="editor1")
+    for km in (3, 12):
+        client = create_app({"TESTING": True, "CORRIDORS_STORE": str(path), "TOWN_RADIUS_KM": str(km)}).test_client()
+        area = client.get("/api/possible-area?feature=youbo-battery-foil").get_json(force=True)
+        lon, lat = area["geometry"]["coordinates"][0][0]
+        assert crs.geodesic_distance_m(112.789, 34.727, lon, lat) == pytest.approx(km * 1000, rel=0.01)
+        hit = client.get("/api/near?lon=112.789&lat=34.727&radius_km=5&layer=projects&format=json").get_json()
+        foil = next(f for f in hit["features"] if f["id"] == "youbo-battery-foil")
+        assert foil["distance_max_km"] == pytest.approx(km, rel=0.01)
+        assert foil["certainty"] == ("certain" if km < 5 else "possible")
+    with pytest.raises(SettingsError, match="TOWN_RADIUS_KM"):
+        create_app({"CORRIDORS_STORE": str(path), "TOWN_RADIUS_KM": "0"})
