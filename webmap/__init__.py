@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
@@ -76,19 +76,57 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     def _geo_error(exc: GeoError):  # one handler maps the whole geo error family
         if exc.http_status >= 500 and not isinstance(exc, StoreUnavailable):
             return _internal_error(exc)
-        return jsonify(exc.public_dict()), exc.http_status
+        return _error_response(exc.public_dict(), exc.http_status)
 
     @app.errorhandler(Exception)
     def _internal_error(exc: Exception):  # anything unexpected: logged here, never shown to the client
         app.logger.exception("unexpected error on %s", request.path)
-        return jsonify({"error": "internal error: the request could not be answered; the server log has the "
-                                 "details", "type": "InternalServerError"}), 500
+        return _error_response({"error": "internal error: the request could not be answered; the server log has "
+                                         "the details", "type": "InternalServerError"}, 500)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         # keep the headers werkzeug gives the error: Allow (405), Retry-After (429/503), WWW-Authenticate (401)
         headers = Headers([(k, v) for k, v in exc.get_response().headers
                            if k.lower() not in ("content-type", "content-length")])
-        return jsonify({"error": exc.description, "type": exc.name}), exc.code, headers
+        return _error_response({"error": exc.description, "type": exc.name}, exc.code or 500, headers)
 
     return app
+
+
+#: Paths whose errors are always JSON (the API, downloads, probes), whatever the client accepts.
+JSON_PATHS = ("/api/", "/export/", "/readyz", "/healthz", "/ogcapi", "/tiles/")
+#: The headline and what to do, per status, in both languages.
+ERROR_PAGES: dict[int, tuple[str, str, str, str]] = {
+    400: ("请求有误", "Bad request", "请检查链接中的参数", "check the parameters in the link"),
+    401: ("需要登录", "Login required", "请先登录", "log in first"),
+    403: ("无权访问", "Forbidden", "此操作需要相应权限", "this needs a role you do not have"),
+    404: ("未找到", "Not found", "该编号不存在，或已被删除", "no record has this id, or it was deleted"),
+    405: ("方法不允许", "Method not allowed", "请使用页面上的链接或按钮", "use the page's links and buttons"),
+    409: ("冲突", "Conflict", "记录已被他人修改，请刷新后重试", "someone changed it first: reload and retry"),
+    503: ("数据暂不可用", "Data unavailable", "请联系管理员重建数据", "ask the administrator to rebuild the data"),
+}
+
+
+def _wants_html() -> bool:
+    """Whether the error goes to a person in a browser: a page URL asked for as HTML (not the API)."""
+    if request.path.startswith(JSON_PATHS):
+        return False
+    accept = request.accept_mimetypes
+    return "text/html" in accept.values() and accept.best_match(["application/json", "text/html"]) == "text/html"
+
+
+def _error_response(body: dict[str, Any], status: int, headers: Headers | None = None) -> Response:
+    """An error as JSON (the API, scripts) or as a bilingual HTML page (a browser asking for a page)."""
+    if not _wants_html():
+        resp = jsonify(body)
+    else:
+        zh, en, hint_zh, hint_en = ERROR_PAGES.get(status, ("服务器错误", "Server error", "请稍后再试",
+                                                            "try again later"))
+        resp = Response(render_template("error.html", code=status, title_zh=zh, title_en=en,
+                                        message=body.get("error", ""), hint_zh=hint_zh, hint_en=hint_en),
+                        mimetype="text/html")
+    resp.status_code = status
+    if headers is not None:
+        resp.headers.extend(headers)
+    return resp

@@ -156,3 +156,17 @@ def test_qualified_figures_read_with_their_qualifier(client):
 def test_feature_pages_give_notes_in_both_languages(client):
     html = client.get("/parks/jianxi-mianchi-enclave-park").get_data(as_text=True)
     assert "涧西区（洛阳，410305）" in html and "partner_district_codes lists both partners" in html
+
+
+@pytest.mark.parametrize("url, code", [("/parks/no-such-park", 404), ("/corridors/nope", 404),
+                                       ("/projects/%3Cscript%3Ealert(1)%3C%2Fscript%3E", 404)])
+def test_a_browser_gets_an_html_error_page(client, url, code):
+    html = client.get(url, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert html.status_code == code and html.mimetype == "text/html"
+    text = html.get_data(as_text=True)
+    assert "未找到" in text and "Not found" in text and "<script>alert" not in text
+    assert "/work/" not in text and "Traceback" not in text
+    # scripts (no Accept header, or asking for JSON) and the API keep the JSON error
+    assert client.get(url).is_json and client.get(url, headers={"Accept": "application/json"}).is_json
+    api = client.get("/api/features/no-such-park", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.is_json
