@@ -172,7 +172,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
     data = _dataset(args)
     result = siting.rank_parks(data.layers, industry_id=args.industry, top=args.top, weights=args.weights,
                                constraints=_site_constraints(args), chain_km=args.chain_km, engine=data.engine,
-                               joined=data.joined)
+                               joined=data.joined, belts=data.belts)
     ranking = result.ranking
     members = {"industry": result.industry, "weights": result.weights, "constraints": result.constraints,
                "empty_because": result.empty_because}

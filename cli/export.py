@@ -49,6 +49,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="coordinate system of --lon/--lat (default wgs84)")
     q.add_argument("--feature", help="id of a park, project, institution, corridor or district code")
     q.add_argument("--radius-km", help="search radius in km (0 < r <= 300)")
+    q.add_argument("--certain-only", action="store_true",
+                   help="only records whose whole possible area lies within the radius")
     p.add_argument("--layer", default=None, help="near: the layers searched (default all); data of the metro "
                    "area: the layer written (parks, projects, institutions, corridors, districts, belts)")
     f = p.add_argument_group("filters of the metro map (as the web map)")
@@ -92,7 +94,7 @@ def subject_of(args: argparse.Namespace) -> exports.Subject:
         if args.radius_km is None:
             raise ValidationError("--near needs --radius-km (and --lon/--lat or --feature)", field="radius_km")
         return exports.Near(radius_km=args.radius_km, lon=args.lon, lat=args.lat, feature=args.feature,
-                            system=args.crs, layers=_list(args.layer or None))
+                            system=args.crs, layers=_list(args.layer or None), certain_only=args.certain_only)
     if args.site:
         return exports.Site(industry_id=args.site, top=args.top)
     if args.corridor:

@@ -177,10 +177,13 @@ def layer_download(layers: Mapping[str, pd.DataFrame], layer: str, fmt: str, *,
 
 
 def near_download(result: Any, fmt: str, register: pd.DataFrame | None = None) -> Download:
-    """A buffer query's features (with distance_km, and their sources' titles when ``register`` is given);
-    the GeoPackage also holds the buffer polygon and the register rows the features cite."""
-    buffer = gpd.GeoDataFrame({"radius_km": [result.query.get("radius_km")]}, geometry=[result.buffer],
-                              crs=crs.WGS84)
+    """A buffer query's features (with ``distance_km`` to the point drawn, the interval ``distance_min_km`` –
+    ``distance_max_km`` over where each may lie, its ``certainty`` and ``located_to_zh``/``located_to_en``, and
+    their sources' titles when ``register`` is given); the GeoPackage also holds the buffer polygon and the
+    register rows the features cite."""
+    buffer = gpd.GeoDataFrame({"radius_km": [result.query.get("radius_km")],
+                               "certain_only": [bool(result.query.get("certain_only", False))]},
+                              geometry=[result.buffer], crs=crs.WGS84)
     features = citations.with_sources(result.features, register)
     return download(features, fmt, "near", extra={"near_buffer": buffer, **cited_sources(features, register)},
                     query=result.query, summary=result.summary)

@@ -74,8 +74,9 @@ class Corridor:
 class Near:
     """A buffer query: everything within ``radius_km`` (geodesic) of ``lon``/``lat`` (degrees in ``system``:
     wgs84, gcj02, bd09, cgcs2000) or of the feature ``feature`` (an id or a district code), in ``layers``
-    (None, or a list holding ``all``: every layer). Values are checked as :meth:`geo.query.QueryEngine.near`
-    checks them, so raw text from a command line or a URL is fine."""
+    (None, or a list holding ``all``: every layer); ``certain_only`` keeps only the hits certainly within (all
+    of where they may lie). Values are checked as :meth:`geo.query.QueryEngine.near` checks them, so raw text
+    from a command line or a URL is fine."""
 
     radius_km: object
     lon: object = None
@@ -83,6 +84,7 @@ class Near:
     feature: str | None = None
     system: str = "wgs84"
     layers: tuple[str, ...] | None = None
+    certain_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,10 +161,10 @@ def check_filters(wanted: Filters, data: Dataset) -> Filters:
 
 
 def near_result(data: Dataset, near: Near) -> NearResult:
-    """Run a buffer query over the dataset's indexes."""
+    """Run a buffer query over the dataset's indexes (each hit with its certainty and distance interval)."""
     layer = None if near.layers is None or "all" in near.layers else list(near.layers)
     return data.engine.near(radius_km=near.radius_km, lon=near.lon, lat=near.lat, feature=near.feature,
-                            system=near.system, layer=layer)
+                            system=near.system, layer=layer, certain_only=bool(near.certain_only))
 
 
 def site_result(data: Dataset, site: Site) -> siting.SiteResult:
@@ -172,7 +174,7 @@ def site_result(data: Dataset, site: Site) -> siting.SiteResult:
               "constraints": site.constraints, "chain_km": site.chain_km}
     key = ("site", repr(sorted(kwargs.items(), key=lambda kv: kv[0])))
     return data.cached(key, lambda: siting.rank_parks(data.layers, engine=data.engine, joined=data.joined,
-                                                      **kwargs))
+                                                      belts=data.belts, **kwargs))
 
 
 def _surface(data: Dataset, result: siting.SiteResult) -> gpd.GeoDataFrame:
@@ -198,7 +200,9 @@ def map_spec(data: Dataset, subject: Subject) -> render.MapSpec:
     """The map of ``subject`` (all WGS84; :func:`geo.render.render_map` draws it in UTM 49N)."""
     layers = data.layers
     if isinstance(subject, Near):
-        return mapspecs.near_map(layers, near_result(data, subject))
+        result = near_result(data, subject)
+        area = data.engine.possible_area(subject.feature)[2] if subject.feature else None
+        return mapspecs.near_map(layers, result, query_area=area)
     if isinstance(subject, Site):
         result = site_result(data, subject)
         surface = _surface(data, result) if subject.surface else None

@@ -11,6 +11,7 @@ of every mark, corridor axis and belt drawn), which the map's footer shows by ti
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -187,8 +188,33 @@ def _anchor(geom: shapely.Geometry, query: shapely.Geometry | None, reach_m: flo
     return gpd.GeoSeries([near], crs=crs.METRIC_CRS).to_crs(crs.WGS84).iloc[0]
 
 
-def near_map(layers: Mapping[str, gpd.GeoDataFrame], result: Any) -> MapSpec:
-    """A buffer query (geo.query.NearResult): the buffer, the query, its features numbered 1..n with a table."""
+def _km_text(value: float, decimals: int, how: str) -> str:
+    """A distance (km) with ``decimals`` decimals, rounded ``down``, ``up`` or to nearest, without trailing zeros."""
+    step = 10.0 ** decimals
+    v = math.floor(value * step + 1e-9) / step if how == "down" else (
+        math.ceil(value * step - 1e-9) / step if how == "up" else round(value, decimals))
+    text = f"{v:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def interval_km(lo: float, hi: float) -> str:
+    """The distance interval of a hit as text (``0–31``, ``8.5–43``; km): the nearest possible distance rounded
+    down and the farthest rounded up (so the text holds the true interval), to 2 decimals under 1 km, 1 under
+    10 km, whole km beyond; one figure (2 decimals) when the two are equal (an exact site)."""
+    lo, hi = float(lo), float(hi)
+    if lo == hi:
+        return _km_text(lo, 2, "nearest")
+    decimals = 0 if hi >= 10 else 1 if hi >= 1 else 2
+    while decimals < 3 and _km_text(lo, decimals, "down") == _km_text(hi, decimals, "up"):
+        decimals += 1
+    return f"{_km_text(lo, decimals, 'down')}–{_km_text(hi, decimals, 'up')}"
+
+
+def near_map(layers: Mapping[str, gpd.GeoDataFrame], result: Any, *,
+             query_area: shapely.Geometry | None = None) -> MapSpec:
+    """A buffer query (geo.query.NearResult): the buffer, the query, its features numbered 1..n with a table of
+    their certainty and distance interval; certain hits drawn solid, possible ones hollow. ``query_area``: where
+    the query feature may lie (geo.query.QueryEngine.possible_area), drawn in place of its point."""
     q = dict(result.query)
     feats = result.features.reset_index(drop=True)
     radius = float(q.get("radius_km") or 0)
@@ -201,6 +227,8 @@ def near_map(layers: Mapping[str, gpd.GeoDataFrame], result: Any) -> MapSpec:
         if hit is not None and len(hit):
             query_geom = hit.geometry.iloc[0]
             where_zh, where_en = str(hit["name_zh"].iloc[0]), str(hit["name_en"].iloc[0])
+            if query_area is not None and not query_area.is_empty and query_area.geom_type != "Point":
+                query_geom = query_area  # a stand-in: the query starts from where the feature may lie
         else:
             where_zh = where_en = fid
     elif q.get("polygon"):
@@ -216,35 +244,72 @@ def near_map(layers: Mapping[str, gpd.GeoDataFrame], result: Any) -> MapSpec:
         geom = _anchor(r.geometry, query_geom, reach_m=radius * 1000.0 * 0.45)
         one = gpd.GeoDataFrame({"id": [r.id], "status": [getattr(r, "status", None)],
                                 "chain_link": [getattr(r, "chain_link", None)]}, geometry=[geom], crs=crs.WGS84)
-        parts.append(point_marks(one, layer, labels=[str(i + 1)], order_start=i))
+        certainty = str(getattr(r, "certainty", None) or "certain")
+        lo = float(getattr(r, "distance_min_km", r.distance_km))
+        hi = float(getattr(r, "distance_max_km", r.distance_km))
+        parts.append(point_marks(one, layer, labels=[str(i + 1)], order_start=i).assign(certainty=certainty))
         rows.append({"n": i + 1, "name_zh": r.name_zh, "name_en": r.name_en,
                      "layer": style.TABLE_LAYER_LABELS.get(r.layer, r.layer),
-                     "distance_km": round(float(r.distance_km), 2)})
+                     "certainty": style.TABLE_CERTAINTY_LABELS.get(certainty, certainty),
+                     "interval": interval_km(lo, hi), "distance_km": round(float(r.distance_km), 2),
+                     "distance_min_km": round(lo, 2), "distance_max_km": round(hi, 2)})
     for name in POINT_LAYERS:
         rest = layers[name][~layers[name]["id"].isin(ids)]
         parts.append(point_marks(rest, name, role="context", order_start=10_000))
     summary = getattr(result, "summary", {}) or {}
     invest = summary.get("investment_cny_100m")
     sub = [f"{len(feats)} 个要素 features (geodesic distances)"]
+    if "certainty" in feats:
+        certain = int(feats["certainty"].eq("certain").sum())
+        sub.append(f"确定 {certain} certain · 可能 {len(feats) - certain} possible")
+    if q.get("certain_only"):
+        sub.append("仅确定 certain only")
     about = "约 about " if summary.get("investment_cny_100m_qualifier") else ""
     sub.append(f"项目投资 investment {about}{invest:g} 亿元" if invest is not None else "项目投资 investment unknown")
     if q.get("input_crs") and q.get("input_crs") != "wgs84":
         sub.append(f"输入坐标 input {str(q['input_crs']).upper()} → WGS84")
     cols = [("n", "#"), ("name_zh", "名称 name_zh"), ("name_en", "name_en"), ("layer", "类别 layer"),
-            ("distance_km", "距离 km")]
+            ("certainty", "确定性"), ("interval", "距离 km")]
+    notes = ["距离：最近–最远可能距离 · distance: nearest–farthest possible (km); 可能 possible: 仅部分可能位置在内 "
+             "only part of where it may lie is within (e.g. located to a county only)"]
     in_corridors = layers["corridors"]
     spec = MapSpec(f"周边 {radius:g} 公里查询 · {where_zh}", f"Everything within {radius:g} km of {where_en}",
                    " · ".join(sub), kind="near", districts=layers["districts"], corridors=in_corridors,
                    buffer=result.buffer, buffer_km=radius, query=query_geom, marks=_concat_marks(parts),
-                   table=Table("查询结果 Query result", cols, rows, ("n", "distance_km"), len(rows)),
+                   table=Table("查询结果 Query result", cols, rows, ("n", "interval"), len(rows)), notes=notes,
                    extent=tuple(shapely.bounds(result.buffer)), pad=0.04, min_extent_km=5, label_corridors=False)
     return cite(spec, layers)
+
+
+#: The ranking table's column of the score range: a fixed-width column of geo.render's table (36 pt).
+_RANGE_KEY = "membership"
+
+
+def _ranking_ties(r: pd.DataFrame) -> list[str]:
+    """The ties among the shown rows of a ranking ("#5 = #6"), from its ``tied_with`` ids (and those not shown)."""
+    if "tied_with" not in r or not len(r):
+        return []
+    rank_of = dict(zip(r["id"], r["rank"].astype(int)))
+    seen: set[str] = set()
+    out = []
+    for v in r.itertuples():
+        tied = [t for t in (v.tied_with if isinstance(v.tied_with, (list, tuple)) else []) if t != v.id]
+        if not tied or v.id in seen:
+            continue
+        group = [v.id, *(t for t in tied if t in rank_of)]
+        seen.update(group)
+        hidden = len(tied) - (len(group) - 1)
+        out.append(" = ".join(f"#{rank_of[g]}" for g in sorted(group, key=rank_of.get))
+                   + (f" (+{hidden} 未列出 not listed)" if hidden else ""))
+    return out
 
 
 def ranking_map(layers: Mapping[str, gpd.GeoDataFrame], ranked: gpd.GeoDataFrame, *,
                 subject: tuple[str, str] | None = None, surface: gpd.GeoDataFrame | None = None,
                 top: int | None = None, empty_because: str | None = None) -> MapSpec:
-    """A ranking (columns id, name_zh, name_en, score 0–100, rank, geometry; WGS84): numbered candidates coloured by score.
+    """A ranking (columns id, name_zh, name_en, score 0–100, rank, geometry; optional score_min, score_max and
+    tied_with, as geo.siting gives them; WGS84): numbered candidates coloured by (expected) score, a table with
+    the score range, and a note naming the ties.
 
     An empty ranking (constraints that exclude every park) is a map of the metro area saying so
     (``empty_because``, as geo.siting gives it)."""
@@ -272,18 +337,32 @@ def ranking_map(layers: Mapping[str, gpd.GeoDataFrame], ranked: gpd.GeoDataFrame
     context = point_marks(layers["parks"][~layers["parks"]["id"].isin(ranked_ids)], "parks", role="context",
                           order_start=10_000)
     zh, en = subject or ("", "")
+    ranged = "score_min" in r and "score_max" in r
     rows = [{"rank": int(v.rank), "name_zh": v.name_zh, "name_en": v.name_en, "score": round(float(v.score), 1)}
             for v in r.itertuples()]
     cols = [("rank", "#"), ("name_zh", "名称 name_zh"), ("name_en", "name_en"), ("score", "得分 score")]
+    notes = []
+    if ranged:
+        for row, lo, hi in zip(rows, r["score_min"], r["score_max"]):
+            lo_text, hi_text = f"{np.floor(float(lo)):.0f}", f"{np.ceil(float(hi)):.0f}"  # rounded outward
+            row[_RANGE_KEY] = lo_text if lo_text == hi_text else f"{lo_text}–{hi_text}"
+        cols.append((_RANGE_KEY, "范围 range"))
+        notes.append("得分为期望值（位置在可能范围内随机抽取的平均），范围为可能的最低–最高分 · score: expected "
+                     "over where parks and targets may lie (most are located only to a district or the city); "
+                     "range: lowest–highest")
+    ties = _ranking_ties(r)
+    if ties:
+        notes.append("并列（定位精度下无法区分）ties (indistinguishable at their precision): " + "; ".join(ties))
     bounds = shapely.bounds(shapely.union_all(geoms)) if geoms else layers["districts"].total_bounds
-    subtitle = f"{len(r)} 个候选 candidates · 得分 score 0–100 (weighted overlay)"
+    kind_of_score = "expected, weighted overlay" if ranged else "weighted overlay"
+    subtitle = f"{len(r)} 个候选 candidates · 得分 score 0–100 ({kind_of_score})"
     if not len(r):
         subtitle += f" · 无候选 none: {empty_because or 'no park meets the constraints'}"
     return cite(MapSpec(f"选址排序{' · ' + zh if zh else ''}", f"Site ranking{': ' + en if en else ''}", subtitle,
                    kind="ranking",
                    districts=layers["districts"], corridors=layers["corridors"], surface=surface,
                    marks=_concat_marks([context, marks]),
-                   table=Table("排序 Ranking", cols, rows, ("rank", "score"), len(r)),
+                   table=Table("排序 Ranking", cols, rows, ("rank", "score", _RANGE_KEY), len(r)), notes=notes,
                    extent=tuple(bounds), pad=0.12, min_extent_km=40, label_corridors=True), layers)
 
 

@@ -84,8 +84,12 @@ class PossibleAreas:
         coarse = is_point & np.isin(precision, ("district", "city"))
         if districts is not None and len(districts) and coarse.any():
             self._place(frame, districts, precision, coarse)
-        self.members: dict[str, np.ndarray] = {
-            key: np.flatnonzero(self.key == key) for key in self.areas}
+        #: each record's area as a number (-1: none), the position of its key in ``keys``
+        self.keys: list[str] = list(self.areas)
+        self.code = np.full(n, -1, dtype=np.int32)
+        for i, key in enumerate(self.keys):
+            self.code[self.key == key] = i
+        self.members: dict[str, np.ndarray] = {key: np.flatnonzero(self.code == i) for i, key in enumerate(self.keys)}
         self.max_radius_m = float(self.radius_m.max()) if n else 0.0
 
     def _place(self, frame: gpd.GeoDataFrame, districts: gpd.GeoDataFrame, precision: np.ndarray,
@@ -178,9 +182,12 @@ def widen(areas: PossibleAreas, rows: np.ndarray, distance_m: np.ndarray,
     hi[circle] = distance_m[circle] + areas.radius_m[rows[circle]]
     shared = np.flatnonzero(kind == AREA)
     if len(shared):
-        keys = pd.Series(areas.key[rows[shared]])
-        lo[shared] = keys.map({k: e[0] for k, e in extremes.items()}).to_numpy(dtype=float)
-        hi[shared] = keys.map({k: e[1] for k, e in extremes.items()}).to_numpy(dtype=float)
+        table = np.full((len(areas.keys), 2), np.nan)
+        for i, key in enumerate(areas.keys):
+            if key in extremes:
+                table[i] = extremes[key]
+        codes = areas.code[rows[shared]]
+        lo[shared], hi[shared] = table[codes, 0], table[codes, 1]
     return Intervals(rows, distance_m, lo, hi)
 
 
@@ -219,12 +226,12 @@ def described(areas: PossibleAreas, row: int) -> tuple[str, str]:
 
 
 def described_rows(areas: PossibleAreas, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`described` for many rows at once (one text per kind of area, not per row)."""
-    labels = pd.Series(areas.key[rows]).fillna(pd.Series(areas.precision[rows]).radd("~")).to_numpy()
-    zh, en = np.empty(len(rows), dtype=object), np.empty(len(rows), dtype=object)
-    for label in pd.unique(labels):
-        at = labels == label
-        zh[at], en[at] = described(areas, int(rows[np.flatnonzero(at)[0]]))
+    """:func:`described` for many rows at once (one text per area or precision, not per row)."""
+    label = np.where(areas.code[rows] >= 0, areas.code[rows], -1 - pd.factorize(areas.precision[rows])[0])
+    uniq, first, inverse = np.unique(label, return_index=True, return_inverse=True)
+    texts = [described(areas, int(rows[i])) for i in first]
+    zh = np.array([t[0] for t in texts], dtype=object)[inverse]
+    en = np.array([t[1] for t in texts], dtype=object)[inverse]
     return zh, en
 
 

@@ -65,6 +65,13 @@ class LayerIndex:
     def __len__(self) -> int:
         return len(self.gdf)
 
+    @property
+    def id_rank(self) -> np.ndarray:
+        """Each row's position in id order (ties in a result are broken by id without comparing text)."""
+        if not hasattr(self, "_id_rank"):
+            self._id_rank = np.argsort(np.argsort(self.ids.to_numpy(dtype=str), kind="stable"), kind="stable")
+        return self._id_rank
+
     def rows_of(self, ids: Sequence[object]) -> np.ndarray:
         """Row positions of the given ids (unknown ids left out)."""
         pos = self.ids.get_indexer([str(i) for i in ids])
@@ -281,8 +288,10 @@ class QueryEngine:
             near = idx.rows_of(self.finder.near(name, geom, reach * _CANDIDATE_MARGIN + _CANDIDATE_PAD_M)["id"])
         extremes = possible.areas_within(areas, geom_m, geom, radius_m)
         iv = self._intervals(idx, areas, near, extremes, geom_m, geom)
-        keep = iv.min_m <= radius_m
-        return _result_rows(name, idx.gdf.iloc[iv.rows[keep]], _subset(iv, keep), areas, radius_m)
+        iv = _subset(iv, iv.min_m <= radius_m)
+        iv = _subset(iv, np.lexsort((idx.id_rank[iv.rows], np.round(iv.distance_m, 1), np.round(iv.max_m, 1),
+                                     np.round(iv.min_m, 1), iv.max_m > radius_m)))
+        return _result_rows(name, idx.gdf.iloc[iv.rows], iv, areas, radius_m)
 
     @staticmethod
     def _intervals(idx: LayerIndex, areas: PossibleAreas, near: np.ndarray,
@@ -314,7 +323,7 @@ class QueryEngine:
             iv = _subset(iv, idx.ids[iv.rows] != feature)
         order = np.lexsort((idx.ids[iv.rows].to_numpy(), iv.distance_m, iv.max_m, iv.min_m))[:k]
         iv = _subset(iv, order)
-        out = _result_rows(name, idx.gdf.iloc[iv.rows], iv, areas, None, sort=False)
+        out = _result_rows(name, idx.gdf.iloc[iv.rows], iv, areas, None)
         out["rank_min"], out["rank_max"] = possible.rank_bounds(iv.min_m, iv.max_m)
         return out
 
@@ -351,9 +360,8 @@ def _from_metric(geom: shapely.Geometry) -> shapely.Geometry:
 
 
 def _result_rows(layer: str, rows: gpd.GeoDataFrame, iv: Intervals, areas: PossibleAreas,
-                 radius_m: float | None, *, sort: bool = True) -> gpd.GeoDataFrame:
-    """Assemble result rows: the common columns first, then the layer's own; certain hits first, then by
-    the nearest possible distance."""
+                 radius_m: float | None) -> gpd.GeoDataFrame:
+    """Assemble result rows (in the order given): the common columns first, then the layer's own."""
     gdf = rows.copy()
     if "id" not in gdf.columns and "code" in gdf.columns:  # districts of a store built before they had an id
         gdf = gdf.rename(columns={"code": "id"})
@@ -366,27 +374,24 @@ def _result_rows(layer: str, rows: gpd.GeoDataFrame, iv: Intervals, areas: Possi
     gdf["located_to_zh"], gdf["located_to_en"] = possible.described_rows(areas, iv.rows)
     front = [c for c in RESULT_COLUMNS if c in gdf.columns]
     gdf = gdf[front + [c for c in gdf.columns if c not in front]]
-    return _sorted(gdf) if sort else gdf.reset_index(drop=True)
+    return gdf.reset_index(drop=True)
 
 
 def _concat(parts: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """One result of the layers' results (each in its order): certain hits first, then by the nearest and the
+    farthest possible distance, the distance to the point, layer and id."""
     parts = [p for p in parts if len(p)] or parts[:1]
     if not parts:
         return gpd.GeoDataFrame(columns=[*RESULT_COLUMNS, "geometry"], geometry="geometry", crs=crs.WGS84)
     if len(parts) == 1:
         return parts[0]
     out = pd.concat(parts, ignore_index=True, sort=False)
-    return _sorted(gpd.GeoDataFrame(out, geometry="geometry", crs=crs.WGS84))
-
-
-def _sorted(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Result rows in their order: certain hits first, then by the nearest and the farthest possible distance,
-    the distance to the point, layer and id."""
-    keys = [gdf[c].astype(str).to_numpy() for c in ("id", "layer") if c in gdf.columns]
-    keys += [gdf[c].to_numpy() for c in ("distance_km", "distance_max_km", "distance_min_km") if c in gdf.columns]
-    if "certainty" in gdf.columns:
-        keys.append(gdf["certainty"].to_numpy() != CERTAIN)
-    return gdf.take(np.lexsort(keys)).reset_index(drop=True) if keys else gdf.reset_index(drop=True)
+    position = np.concatenate([np.arange(len(p)) for p in parts])  # each part is in id order at equal distances
+    layer = np.concatenate([np.full(len(p), i) for i, p in enumerate(parts)])
+    order = np.lexsort((position, layer, *(np.round(out[c].to_numpy(dtype=float), 4)
+                                           for c in ("distance_km", "distance_max_km", "distance_min_km")),
+                        out["certainty"].to_numpy() != CERTAIN))
+    return gpd.GeoDataFrame(out.take(order).reset_index(drop=True), geometry="geometry", crs=crs.WGS84)
 
 
 def summarize(features: gpd.GeoDataFrame) -> dict[str, object]:

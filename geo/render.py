@@ -99,7 +99,9 @@ class MapSpec:
     ``marks`` are the point symbols: ``layer`` (parks, projects, institutions, or ``anchor`` for a
     number without a symbol), ``status``, ``chain`` (bool: battery-chain ring), ``label`` (text beside
     the symbol, '' for none), ``role`` (``feature``; ``context`` drawn grey; ``score`` coloured by
-    ``score`` 0–100) and ``order`` (position in a ring of co-located marks).
+    ``score`` 0–100), ``order`` (position in a ring of co-located marks) and, for the hits of a buffer query,
+    ``certainty`` (``certain`` drawn solid; ``possible``, only part of where the record may lie is within the
+    radius, drawn hollow: outline only, in the same colour).
     """
 
     title_zh: str
@@ -741,7 +743,8 @@ class _Renderer:
         if marks is None or marks.empty:
             return None
         m = marks.to_crs(crs.METRIC_CRS).reset_index(drop=True)
-        for col, default in (("status", None), ("chain", False), ("label", ""), ("role", "feature"), ("score", np.nan)):
+        for col, default in (("status", None), ("chain", False), ("label", ""), ("role", "feature"), ("score", np.nan),
+                             ("certainty", None)):
             if col not in m:
                 m[col] = default
         m["chain"] = m["chain"].fillna(False).astype(bool) & m["role"].ne("context")
@@ -1082,18 +1085,24 @@ class _Renderer:
             ax.scatter([s[0][0] for s in spokes], [s[0][1] for s in spokes], s=1.8 ** 2, c="#222222", zorder=4.1,
                        linewidths=0)
         face = np.array([self._face(r) for r in m.itertuples()], dtype=object)
+        possible = m["certainty"].eq("possible").to_numpy() & m["role"].eq("feature").to_numpy()
         for layer in ("parks", "institutions", "projects"):
             for role, z in (("context", 4.4), ("feature", 5.0), ("score", 5.0)):
                 sel = (m["layer"].eq(layer) & m["role"].eq(role)).to_numpy()
                 if not sel.any():
                     continue
-                ring = sel & m["chain"].to_numpy()
                 marker = style.LAYER_MARKERS[layer]
+                solid, hollow = sel & ~possible, sel & possible
+                ring = solid & m["chain"].to_numpy()
                 if ring.any():
                     ax.scatter(shown[ring, 0], shown[ring, 1], marker=marker, s=(size[ring] + 2.8) ** 2,
                                c=style.CHAIN_RING_COLOR, linewidths=0, zorder=z)
-                ax.scatter(shown[sel, 0], shown[sel, 1], marker=marker, s=size[sel] ** 2, c=list(face[sel]),
-                           edgecolors="white", linewidths=0.6, zorder=z + 0.1)
+                if solid.any():
+                    ax.scatter(shown[solid, 0], shown[solid, 1], marker=marker, s=size[solid] ** 2,
+                               c=list(face[solid]), edgecolors="white", linewidths=0.6, zorder=z + 0.1)
+                if hollow.any():
+                    self._hollow(shown[hollow], marker, size[hollow], list(face[hollow]),
+                                 m["chain"].to_numpy()[hollow], z)
         self._mark_legend(every, bool(spokes))
         self._number(m, xy, shown, size)
         from matplotlib.transforms import Bbox
@@ -1104,6 +1113,19 @@ class _Renderer:
             half = (s / 2 + 1) * px
             self.obstacles.append(Bbox([[dx - half, dy - half], [dx + half, dy + half]]))
         return int(m["layer"].ne("anchor").sum())
+
+    def _hollow(self, xy: np.ndarray, marker: str, size: np.ndarray, colors: list[Any], chain: np.ndarray,
+                z: float) -> None:
+        """Hollow marks (possible hits): the outline only, in the mark's colour, on a thin white halo; the
+        battery chain as a dark outer outline."""
+        lw = style.HOLLOW_MARK_LW * self.k
+        if chain.any():
+            self.ax.scatter(xy[chain, 0], xy[chain, 1], marker=marker, s=(size[chain] + 2 * lw + 1.6) ** 2,
+                            facecolors="none", edgecolors=style.CHAIN_RING_COLOR, linewidths=0.9, zorder=z)
+        self.ax.scatter(xy[:, 0], xy[:, 1], marker=marker, s=size ** 2, facecolors="none", edgecolors="white",
+                        linewidths=lw + 1.2, zorder=z + 0.05)
+        self.ax.scatter(xy[:, 0], xy[:, 1], marker=marker, s=size ** 2, facecolors="none", edgecolors=colors,
+                        linewidths=lw, zorder=z + 0.1)
 
     @staticmethod
     def _face(r: Any) -> Any:
@@ -1128,6 +1150,14 @@ class _Renderer:
         if m["role"].eq("context").any():
             self.legend("marker", "范围外", "Outside the query / corridor", "layers", marker="o",
                         color=style.CONTEXT_COLOR, size=6)
+        hits = m[m["role"].eq("feature") & m["layer"].isin(POINT_LAYERS)]["certainty"]
+        if hits.eq("certain").any():
+            zh, en = style.CERTAINTY_LABELS["certain"]
+            self.legend("marker", zh, f"{en.capitalize()} (solid)", "query", marker="o", color="#7d7d7d", size=6)
+        if hits.eq("possible").any():
+            zh, en = style.CERTAINTY_LABELS["possible"]
+            self.legend("marker", zh, f"{en.capitalize()} (hollow)", "query",
+                        marker="o", color="#7d7d7d", size=6, hollow=True)
         if m["role"].eq("score").any():
             self.legend("ramp", "适宜性得分", "Suitability score 0–100 (number = rank)", "score", alpha=1.0)
         drawn = m[m["role"].eq("feature") & m["layer"].isin(["parks", "projects"])]
@@ -1384,6 +1414,10 @@ class _Renderer:
         elif item.kind == "line":
             p.plot([x + 1, x + sym_w - 3], [cy, cy], color=pr["color"], linewidth=pr.get("lw", 1.0),
                    alpha=pr.get("alpha", 1.0), linestyle=pr.get("ls", "-"), solid_capstyle="round")
+        elif item.kind == "marker" and pr.get("hollow"):
+            lw = style.HOLLOW_MARK_LW * self.k
+            p.scatter([x + sym_w / 2 - 1], [cy], marker=pr["marker"], s=pr["size"] ** 2, facecolors="none",
+                      edgecolors=pr["color"], linewidths=lw)
         elif item.kind == "marker":
             if pr.get("ring"):
                 p.scatter([x + sym_w / 2 - 1], [cy], marker=pr["marker"], s=(pr["size"] + 2.8) ** 2,
@@ -1420,7 +1454,7 @@ class _Renderer:
         p.text(x, top - 1, table.title, ha="left", va="top", fontsize=self.fs(8.0), color="#1a1a1a")
         y = top - self.fs(14)
         fixed = {"n": 16.0, "rank": 16.0, "layer": 30.0, "status": 24.0, "membership": 36.0, "distance_km": 30.0,
-                 "score": 30.0}
+                 "score": 30.0, "certainty": 22.0, "interval": 40.0}
         flex = [k for k, _ in table.columns if k not in fixed]
         rest = width - sum(fixed[k] * self.k for k, _ in table.columns if k in fixed)
         share = {"name_zh": 0.45, "name_en": 0.55}

@@ -65,6 +65,21 @@ LAYER_MARKERS: dict[str, str] = {"parks": "s", "projects": "o", "institutions": 
 #: Marker size (points) of each point layer at print scale.
 LAYER_MARKER_PT: dict[str, float] = {"parks": 7.0, "projects": 6.0, "institutions": 5.5}
 BELT_ALPHA = 0.09
+#: How sure a buffer-query hit is (``geo.query``'s ``certainty``): ``certain`` drawn solid, ``possible`` (only
+#: part of where the record may lie is within the radius: a stand-in at a county seat) drawn hollow.
+CERTAINTY_LABELS: dict[str, tuple[str, str]] = {
+    "certain": ("确定在范围内", "certainly within"),
+    "possible": ("可能在范围内", "possibly within"),
+}
+#: Short certainty labels for table cells.
+TABLE_CERTAINTY_LABELS: dict[str, str] = {"certain": "确定", "possible": "可能"}
+#: Outline width (points) of a hollow mark (a possible hit) at print scale.
+HOLLOW_MARK_LW = 1.4
+#: Colour of each layer's buffer-query hits on the web map (solid when certain, outline only when possible).
+LAYER_COLORS: dict[str, str] = {"parks": "#7b3294", "projects": "#c00000", "institutions": "#2166ac",
+                                "corridors": "#555555", "districts": "#555555"}
+#: Outline of a selected stand-in's possible area on the web map (dashed).
+POSSIBLE_AREA_COLOR = "#e6550d"
 
 assert set(STATUS_COLORS) == set(STATUSES) == set(STATUS_LABELS)
 
@@ -77,6 +92,11 @@ def corridor_color(corridor_id: str) -> str:
 def status_color(status: object) -> str:
     """The display colour of a status (the 'unknown' grey for anything else)."""
     return STATUS_COLORS.get(status, STATUS_COLORS["unknown"]) if isinstance(status, str) else STATUS_COLORS["unknown"]
+
+
+def layer_color(layer: object) -> str:
+    """The colour of a layer's buffer-query hits (the projects' red for anything else)."""
+    return LAYER_COLORS.get(layer, LAYER_COLORS["projects"]) if isinstance(layer, str) else LAYER_COLORS["projects"]
 
 
 def bilingual(pair: tuple[str, str], sep: str = " ") -> str:

@@ -183,7 +183,7 @@ def test_export_writes_each_output_kind(store_path, tmp_path):
 
     cases = [
         (("--out", str(tmp_path / "m.png"), "--size", "640x400", "--dpi", "72", "--status", "planned"), "640x400 px"),
-        (("--out", str(tmp_path / "c.svg"), "--corridor", "luo-ru", "--title", "洛汝 Luo–Ru"), "12 listed"),
+        (("--out", str(tmp_path / "c.svg"), "--corridor", "luo-ru", "--title", "洛汝 Luo–Ru"), "10 listed"),
         (("--out", str(tmp_path / "n.pdf"), "--lon", "112.45", "--lat", "34.62", "--radius-km", "5"), "842x595 pt"),
         (("--out", str(tmp_path / "s.geojson"), "--site", "battery-materials", "--top", "3"), "geojson, WGS84"),
         (("--out", str(tmp_path / "n.csv"), "--near", "--feature", "luo-mian", "--radius-km", "10"), "csv, WGS84"),

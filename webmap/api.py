@@ -302,7 +302,7 @@ def site_result(args: params.Args, data: Dataset):
     kwargs = site_args(args, data)
     key = ("site", repr(sorted(kwargs.items(), key=lambda kv: kv[0])))
     return data.cached(key, lambda: siting.rank_parks(data.layers, engine=data.engine, joined=data.joined,
-                                                     **kwargs))
+                                                     belts=data.belts, **kwargs))
 
 
 def surface_result(args: params.Args, data: Dataset, industry: str) -> tuple[tuple, gpd.GeoDataFrame]:

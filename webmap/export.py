@@ -63,7 +63,12 @@ def _has_query() -> bool:
 
     The map writes these together; one without the others is refused (naming what is missing) rather
     than ignored, so that a bad ``qr`` or ``qlon`` is never silently dropped."""
+    certain = _one("qcertain")
+    if certain not in (None, "true", "false"):
+        raise ValidationError(f"qcertain={certain[:40]!r}: expected true (only the hits certainly within the "
+                              "radius) or false", field="qcertain")
     given = {name for name in ("qr", "qlon", "qlat", "qfeature", "qlayer") if _one(name) is not None}
+    given |= {"qcertain"} if certain == "true" else set()
     if not given:
         return False
     if "qr" not in given:
@@ -98,7 +103,8 @@ def _near() -> exports.Near:
     feature = _one("qfeature")
     return exports.Near(radius_km=_one("qr"), lon=_one("qlon") if not feature else None,
                         lat=_one("qlat") if not feature else None, feature=feature, system=_one("crs") or "wgs84",
-                        layers=None if layer is None else tuple(v.strip() for v in layer.split(",")))
+                        layers=None if layer is None else tuple(v.strip() for v in layer.split(",")),
+                        certain_only=_one("qcertain") == "true")
 
 
 def _site(data: Data) -> exports.Site:

@@ -22,7 +22,7 @@ from folium.plugins import MarkerCluster
 from geo import chain, citations
 from geo.formats import QUALIFIER_LABELS
 from geo.schema import STATUSES
-from geo.style import LAYER_LABELS, STATUS_COLORS, STATUS_LABELS, corridor_color
+from geo.style import LAYER_COLORS, LAYER_LABELS, POSSIBLE_AREA_COLOR, STATUS_COLORS, STATUS_LABELS, corridor_color
 from webmap.assets import offline_map
 
 CENTER = (34.62, 112.45)  # lat, lon of central Luoyang (WGS84)
@@ -87,6 +87,8 @@ def client_config(layers: Mapping[str, gpd.GeoDataFrame], *, api_url: str, page:
         "overlays": dict(overlays),
         "pointLayers": list(POINT_LAYERS),
         "layerLabels": LAYER_LABELS,
+        "layerColors": LAYER_COLORS,  # buffer-query hits: solid when certain, outline only when possible
+        "possibleAreaColor": POSSIBLE_AREA_COLOR,
         "statusColors": STATUS_COLORS,
         "statusLabels": STATUS_LABELS,
         "corridorColors": {c: corridor_color(c) for c in layers["corridors"]["id"]},

@@ -160,7 +160,9 @@ def _export_query() -> list[dict[str, Any]]:
     """The permalink's buffer query: qlon/qlat (in crs) or qfeature, qr km, qlayer."""
     return [*_lonlat("q", "a buffer query"), CRS, _param("qfeature", "feature id of a buffer query", TEXT),
             _param("qr", "radius of the buffer query (km)", _number(0, MAX_RADIUS_KM, exclusive=True)),
-            _param("qlayer", "layers of the buffer query, comma-separated, or all", TEXT)]
+            _param("qlayer", "layers of the buffer query, comma-separated, or all", TEXT),
+            _param("qcertain", "true: only the hits certainly within the radius (the map's certain-only box)",
+                   _choice(["true", "false"]))]
 
 
 def _polygon_body() -> dict[str, Any]:

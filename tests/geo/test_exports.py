@@ -69,8 +69,27 @@ def test_near_map_numbers_the_query_result(data):
     result = data.engine.near(radius_km=5, lon=112.45, lat=34.62)
     assert spec.kind == "near" and spec.title_zh.startswith("周边 5 公里查询")
     assert [r["name_zh"] for r in spec.table.rows] == list(result.features["name_zh"])
+    # certain hits first, each row with its certainty and distance interval; the marks hollow where possible
+    assert [r["certainty"] for r in spec.table.rows] == [
+        {"certain": "确定", "possible": "可能"}[c] for c in result.features["certainty"]]
+    assert [r["interval"] for r in spec.table.rows] == [
+        mapspecs.interval_km(lo, hi) for lo, hi in zip(result.features["distance_min_km"], result.features["distance_max_km"])]
+    hits = spec.marks[spec.marks["role"].eq("feature")]
+    assert list(hits["certainty"]) == list(result.features["certainty"])
+    assert f"确定 {result.summary['certain']} certain · 可能 {result.summary['possible']} possible" in spec.subtitle
     projects = exports.near_result(data, exports.Near(radius_km=5, lon=112.45, lat=34.62, layers=("projects",)))
     assert set(projects.features["layer"]) == {"projects"}
+
+
+def test_near_certain_only_and_a_query_from_a_stand_in(data):
+    near = exports.Near(radius_km=30, lon=112.7502, lat=34.706, certain_only=True)
+    spec = exports.map_spec(data, near)
+    assert {r["certainty"] for r in spec.table.rows} == {"确定"} and "仅确定 certain only" in spec.subtitle
+    assert exports.near_result(data, near).query["certain_only"] is True
+    # a park located only to 偃师区: the query starts from the county, and the map draws the county as the query
+    around = exports.map_spec(data, exports.Near(radius_km=5, feature="yanshi-packaging-materials-park"))
+    county = data.engine.possible_area("yanshi-packaging-materials-park")[2]
+    assert around.query.geom_type.endswith("Polygon") and around.query.equals(county)
 
 
 @pytest.mark.parametrize("near, field", [
@@ -91,8 +110,9 @@ def test_site_map_ranks_and_draws_the_surface_on_request(data):
     assert spec.surface is None
     with_surface = exports.map_spec(data, exports.Site("battery-materials", top=5, surface=True))
     assert with_surface.surface is not None and len(with_surface.surface) > 50
-    empty = exports.map_spec(data, exports.Site("battery-materials", constraints=Constraints(within_km=0.001, lon=112,
-                                                                                             lat=34)))
+    # outside every county: no park may lie within 1 m (at (112, 34) the county-located parks possibly do)
+    empty = exports.map_spec(data, exports.Site("battery-materials", constraints=Constraints(within_km=0.001, lon=110.9,
+                                                                                             lat=33.5)))
     assert empty.table.total == 0 and "无候选" in empty.subtitle
 
 
@@ -139,6 +159,15 @@ def test_near_download_carries_sources_and_the_buffer(data, tmp_path):
     assert [n for n, _ in pyogrio.list_layers(path)] == ["near", "near_buffer", "sources"]
     doc = json.loads(exports.download(data, near, "geojson")[0])
     assert doc["query"]["radius_km"] == 10 and SOURCE_COLUMNS <= set(doc["features"][0]["properties"])
+    interval = {"distance_km", "distance_min_km", "distance_max_km", "certainty", "located_to_zh", "located_to_en"}
+    assert all(interval <= set(f["properties"]) for f in doc["features"])
+    assert {"certain", "possible"} <= set(doc["summary"])
+    assert doc["summary"]["certain"] + doc["summary"]["possible"] == len(doc["features"])
+    rows = list(csv.DictReader(io.StringIO(exports.download(data, near, "csv")[0].decode("utf-8"))))
+    assert interval <= set(rows[0]) and [r["certainty"] for r in rows] == [
+        f["properties"]["certainty"] for f in doc["features"]]
+    near_layer = pyogrio.read_dataframe(path, layer="near")
+    assert interval <= set(near_layer.columns)
     assert exports.download(data, near, "geojson")[0] == downloads.near_download(
         exports.near_result(data, near), "geojson", data.sources)[0]
 

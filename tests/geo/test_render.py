@@ -173,14 +173,23 @@ def test_corridor_map_numbers_its_parks_and_projects(layers):
         mapspecs.corridor_map(layers, "nope")
 
 
-def test_near_map_lists_every_feature_with_its_distance(layers, engine):
-    result = engine.near(radius_km=5, lon=112.45, lat=34.62)
+def test_near_map_lists_every_feature_with_its_certainty_and_interval(layers, engine):
+    result = engine.near(radius_km=5, lon=112.45, lat=34.62, layer=["parks", "projects"])
     spec = mapspecs.near_map(layers, result)
     texts, facts = render_svg(spec, size="A3-landscape")
     assert facts.table_total == len(result.features) and facts.table_rows == len(result.features)
     rows = spec.table.rows
     assert [r["n"] for r in rows] == list(range(1, len(rows) + 1))
-    assert [r["distance_km"] for r in rows] == sorted(r["distance_km"] for r in rows)
+    # certain hits first, then by the nearest possible distance (the distance to the point drawn says little)
+    feats = result.features
+    assert [r["name_zh"] for r in rows] == list(feats["name_zh"])
+    keys = [(r["certainty"] != "确定", r["distance_min_km"]) for r in rows]
+    assert keys == sorted(keys)
+    assert ("确定性", "距离 km") == tuple(h for k, h in spec.table.columns if k in ("certainty", "interval"))
+    for r, f in zip(rows, feats.itertuples()):
+        assert r["certainty"] == {"certain": "确定", "possible": "可能"}[f.certainty]
+        assert r["interval"] == mapspecs.interval_km(f.distance_min_km, f.distance_max_km)
+        assert r["interval"] in texts  # the table shows the interval, e.g. 0–27
     assert rows[0]["name_zh"] in texts
     assert any(t.rstrip("…") and rows[-1]["name_en"].startswith(t.rstrip("…")) for t in texts)  # may be shortened
     assert any(t.startswith("缓冲区") for t in facts.legend) and "查询点 Query point" in facts.legend
@@ -188,6 +197,55 @@ def test_near_map_lists_every_feature_with_its_distance(layers, engine):
     west, south, east, north = facts.extent_wgs84
     bx0, by0, bx1, by1 = shapely.bounds(result.buffer)
     assert west <= bx0 and south <= by0 and east >= bx1 and north >= by1
+
+
+def test_interval_text_holds_the_true_interval():
+    assert mapspecs.interval_km(0.0, 30.754) == "0–31"  # the farthest rounded up, the nearest down
+    assert mapspecs.interval_km(8.5333, 42.3131) == "8–43"
+    assert mapspecs.interval_km(0.2, 4.25) == "0.2–4.3"
+    assert mapspecs.interval_km(0.123, 0.456) == "0.12–0.46"
+    assert mapspecs.interval_km(3.41, 3.44) == "3.4–3.5"  # never one figure for two distances
+    assert mapspecs.interval_km(12.3456, 12.3456) == "12.35"  # an exact site: one figure
+
+
+def test_near_map_draws_possible_hits_hollow_and_certain_ones_solid(layers, engine):
+    """Around 偃师 at 30 km: the records located only to 偃师区 are certain (all of the county is within), those
+    located only to 洛龙区 possible; the map draws the first solid, the second hollow, and the legend says so."""
+    result = engine.near(radius_km=30, lon=112.7502, lat=34.706, layer=["parks", "projects"])
+    feats = result.features
+    assert {"certain", "possible"} == set(feats["certainty"])
+    spec = mapspecs.near_map(layers, result)
+    hits = spec.marks[spec.marks["role"].eq("feature")].set_index("id")
+    assert (hits.loc[list(feats["id"]), "certainty"].to_numpy() == feats["certainty"].to_numpy()).all()
+    data, facts = render.render_bytes(spec, "svg", date=DATE)
+    assert "确定在范围内 Certainly within (solid)" in facts.legend
+    assert "可能在范围内 Possibly within (hollow)" in facts.legend
+    texts = svg_texts(data)
+    assert "可能" in texts and "确定" in texts and "0–30" in texts
+    # hollow marks: no fill, a stroke of the status colour; solid ones filled with it (and the legend's grey)
+    root = ET.fromstring(data)
+    styles = [e.get("style") or "" for e in root.iter() if e.tag in (f"{SVG}path", f"{SVG}use")]
+    lw = f"stroke-width: {render.style.HOLLOW_MARK_LW:g}"
+    hollow = [st for st in styles if st.startswith("fill: none; stroke: #") and st.endswith(lw)]
+    status_colors = {c for c in render.style.STATUS_COLORS.values()}
+    drawn = [st for st in hollow if st.split("stroke: ")[1].split(";")[0] in status_colors]
+    assert 0 < len(drawn) <= int(feats["certainty"].eq("possible").sum())
+    assert len(hollow) == len(drawn) + 1  # and one in the legend
+    # the legend lists each only when drawn: all certain, no hollow row; a point query's features only
+    certain = engine.near(radius_km=30, lon=112.7502, lat=34.706, layer=["parks", "projects"], certain_only=True)
+    assert set(certain.features["certainty"]) == {"certain"}
+    _, facts = render.render_bytes(mapspecs.near_map(layers, certain), "svg", date=DATE)
+    assert "确定在范围内 Certainly within (solid)" in facts.legend
+    assert not any(t.startswith("可能在范围内") for t in facts.legend)
+    _, facts = render.render_bytes(mapspecs.metro_map(layers), "svg", date=DATE)
+    assert not any(t.startswith(("可能在范围内", "确定在范围内")) for t in facts.legend)
+
+
+def test_near_map_of_many_hits_says_how_many_more(layers, engine):
+    result = engine.near(radius_km=5, lon=112.45, lat=34.62)
+    texts, facts = render_svg(mapspecs.near_map(layers, result))
+    assert facts.table_total == len(result.features) > facts.table_rows
+    assert any(t.startswith(f"… 另有 {facts.table_total - facts.table_rows} 项") for t in texts)
 
 
 def test_near_map_around_a_feature(layers, engine):
@@ -258,6 +316,12 @@ def test_query_download_gpkg_holds_features_and_buffer(engine, tmp_path):
     assert [n for n, _ in pyogrio.list_layers(path)] == ["near", "near_buffer"]
     got = pyogrio.read_dataframe(path, layer="near")
     assert list(got["id"]) == list(result.features["id"]) and "distance_km" in got
+    # each hit's certainty and distance interval over where it may lie, and how it is located
+    for col in ("distance_min_km", "distance_max_km", "certainty", "located_to_zh", "located_to_en"):
+        assert list(got[col]) == list(result.features[col]), col
+    assert (got["distance_min_km"] <= got["distance_max_km"]).all() and set(got["certainty"]) == {"certain", "possible"}
+    buffer = pyogrio.read_dataframe(path, layer="near_buffer")
+    assert list(buffer["certain_only"]) == [False]
     assert downloads.near_download(result, "gpkg")[0] == body  # same data, same bytes
     doc = json.loads(downloads.near_download(result, "geojson")[0])
     assert doc["query"]["radius_km"] == 10 and len(doc["features"]) == len(result.features)

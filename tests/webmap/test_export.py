@@ -86,6 +86,21 @@ def test_buffer_query_map_numbers_the_features(client):
     assert r.status_code == 200
 
 
+def test_buffer_query_map_marks_possible_hits_and_gives_the_interval(client):
+    """Around 偃师 at 20 km the records located only to 洛龙区 are possible hits: hollow on the map, listed with
+    their certainty and distance interval (nearest–farthest possible, km)."""
+    r = client.get("/export/map.svg?qlon=112.7502&qlat=34.706&qr=20&qlayer=parks,projects")
+    assert r.status_code == 200
+    t = texts(r)
+    assert "可能在范围内" in t and "Possibly within (hollow)" in t  # the legend row, only when drawn
+    assert "确定性" in t and "距离 km" in t and "可能" in t
+    doc = client.get("/api/near?lon=112.7502&lat=34.706&radius_km=20&layer=parks,projects").get_json(force=True)
+    luolong = [f["properties"] for f in doc["features"] if f["properties"]["located_to_zh"] == "仅定位到洛龙区"]
+    assert luolong and {p["certainty"] for p in luolong} == {"possible"}
+    assert "8–43" in t  # 洛龙区 lies 8.5 to 42.3 km away
+    assert 'style="fill: none; stroke: #' in r.get_data(as_text=True)  # hollow marks
+
+
 def test_site_ranking_map(client):
     r = client.get("/export/map.svg?industry=battery-materials&top=5")
     t = texts(r)
@@ -98,6 +113,8 @@ def test_site_ranking_map(client):
     ("/export/map.gif", "format"),
     ("/export/map.png?layers=rivers", "layers"),
     ("/export/map.png?qlon=112.45&qlat=34.62&qr=0", "qr"),
+    ("/export/map.png?qlon=112.45&qlat=34.62&qr=5&qcertain=AAA", "qcertain"),
+    ("/export/map.png?qcertain=true", "qr"),
     ("/export/map.png?status=finished", "status"),
     ("/export/map.png?extent=view&z=9", "lat"),
     ("/export/data.shp?layer=parks", "format"),
@@ -131,15 +148,26 @@ def test_query_data_matches_the_api(client, tmp_path):
     r = client.get("/export/data.csv?qlon=112.45&qlat=34.62&qr=10")
     rows = list(csv.DictReader(io.StringIO(r.data.decode("utf-8"))))
     assert [row["id"] for row in rows] == [f["id"] for f in api["features"]]
+    for row, f in zip(rows, api["features"]):  # the certainty and the interval over where each may lie
+        p = f["properties"]
+        assert row["certainty"] == p["certainty"] and row["located_to_en"] == p["located_to_en"]
+        assert float(row["distance_min_km"]) == p["distance_min_km"] and float(row["distance_max_km"]) == p["distance_max_km"]
     r = client.get("/export/data.gpkg?qlon=112.45&qlat=34.62&qr=10")
     path = tmp_path / "near.gpkg"
     path.write_bytes(r.data)
     assert [n for n, _ in pyogrio.list_layers(path)] == ["near", "near_buffer", "sources"]
     near = pyogrio.read_dataframe(path, layer="near")
+    assert list(near["certainty"]) == [f["properties"]["certainty"] for f in api["features"]]
+    assert {"distance_min_km", "distance_max_km", "located_to_zh", "located_to_en"} <= set(near.columns)
     cited = pyogrio.read_dataframe(path, layer="sources")
     assert set(near["source_id"].dropna()) == set(cited["id"])  # the register rows the features cite
     r = client.get("/export/data.geojson?industry=battery-materials&top=3")
     assert len(r.get_json(force=True)["features"]) == 3
+    # the map's "certain only" box (qcertain) narrows the downloads as it narrows /api/near
+    certain = client.get("/api/near?lon=112.45&lat=34.62&radius_km=10&certain_only=true").get_json(force=True)
+    r = client.get("/export/data.csv?qlon=112.45&qlat=34.62&qr=10&qcertain=true")
+    rows = list(csv.DictReader(io.StringIO(r.data.decode("utf-8"))))
+    assert [row["id"] for row in rows] == [f["id"] for f in certain["features"]] and len(rows) < len(api["features"])
 
 
 # -- sources in downloads and on maps ------------------------------------------------------------------

@@ -24,6 +24,33 @@
   const $ = (sel) => document.querySelector(sel);
   const fmt = (v, unit) => (v == null || v === '' ? '—' : unit ? `${v} ${unit}` : String(v));
 
+  /* distances of a query hit: the interval over where it may lie (nearest rounded down, farthest up, so the
+   * text holds the true interval), one figure only for an exact site (min == max) */
+  function kmText(v, decimals, how) {
+    const step = 10 ** decimals;
+    const r = how === 'down' ? Math.floor(v * step + 1e-9) / step
+      : how === 'up' ? Math.ceil(v * step - 1e-9) / step : Math.round(v * step) / step;
+    return String(+r.toFixed(decimals));
+  }
+  function intervalKm(lo, hi) {
+    if (lo == null || hi == null || lo === hi) return `${kmText(lo == null ? hi : lo, 2)} km`;
+    let d = hi >= 10 ? 0 : hi >= 1 ? 1 : 2;
+    while (d < 3 && kmText(lo, d, 'down') === kmText(hi, d, 'up')) d += 1;
+    return `${kmText(lo, d, 'down')}–${kmText(hi, d, 'up')} km`;
+  }
+  CM.intervalKm = intervalKm;
+  /* "located to 偃师区 (Yanshi District) only" reads "located to 偃师区 only" inside the parentheses of
+   * "possibly within (…)"; the full text stays in the row's tooltip */
+  function locatedShort(en) {
+    const m = /^located to (.+) \(([^()]*)\) only$/.exec(en || '');
+    return m ? `located to ${m[1]} only` : String(en || '').replace(/ \(([^()]*)\)/g, ', $1');
+  }
+  function certaintyText(p) {
+    if (p.certainty === 'certain') return 'certain · 确定在范围内';
+    return `possibly within (${locatedShort(p.located_to_en)}) · 可能在范围内（${p.located_to_zh || ''}）`;
+  }
+  CM.certaintyText = certaintyText;
+
   /* -- state and permalinks ---------------------------------------------------------------- */
   function readState(cfg) {
     const p = new URLSearchParams(window.location.search);
@@ -35,7 +62,7 @@
     for (const k of FILTER_KEYS) filters[k] = p.get(k) || defaults[k] || '';
     const query = num('qr') != null && ((num('qlon') != null && num('qlat') != null) || p.get('qfeature'))
       ? { lon: num('qlon'), lat: num('qlat'), feature: p.get('qfeature') || '', radius_km: num('qr'),
-          layer: p.get('qlayer') || 'all' }
+          layer: p.get('qlayer') || 'all', certain_only: p.get('qcertain') === 'true' }
       : null;
     return { view: { lat: num('lat'), lon: num('lon'), z: num('z') }, layers, filters, query };
   }
@@ -53,6 +80,7 @@
       else { p.set('qlon', state.query.lon.toFixed(6)); p.set('qlat', state.query.lat.toFixed(6)); }
       p.set('qr', String(state.query.radius_km));
       if (state.query.layer && state.query.layer !== 'all') p.set('qlayer', state.query.layer);
+      if (state.query.certain_only) p.set('qcertain', 'true');
     }
     const url = `${window.location.pathname}?${p.toString()}`;
     window.history.replaceState(null, '', url);
@@ -133,10 +161,12 @@
     getJSON(`${cfg.api}/features/${encodeURIComponent(id)}`).then((feat) => {
       const p = feat.properties;
       const st = cfg.statusLabels[p.status];
+      if (CM.select) CM.select(p);
       box.replaceChildren(
         el('h3', {}, p.name_zh, el('br'), el('small', {}, p.name_en)),
         el('p', { class: 'cm-meta' },
           st ? `${st[0]} ${st[1]} · ` : '', `定位精度 precision: ${fmt(p.location_precision)}`),
+        el('p', { class: 'cm-meta cm-located', dataset: { id: p.id } }),
         featureTable(cfg, p),
         sourceLine(cfg, p),
         el('p', {}, el('a', { href: `/${p.layer}/${encodeURIComponent(p.id)}` }, '详情 details →'), ' ',
@@ -245,28 +275,40 @@
       }, 0));
     }
 
-    /* buffer queries */
+    /* buffer queries: certain hits (all of where they may lie is within the radius) solid, possible ones
+     * hollow (outline only, in the same colour of their layer); each listed with its distance interval */
     const qform = $('#cm-query');
     function queryInputs() {
       return { radius_km: qform ? +qform.elements.radius_km.value : 10,
-               layer: qform ? qform.elements.qlayer.value : 'all' };
+               layer: qform ? qform.elements.qlayer.value : 'all',
+               certain_only: qform && qform.elements.certain_only ? qform.elements.certain_only.checked : false };
     }
     CM.queryInputs = queryInputs;
-    async function runQuery(q) {
+    function nearParams(q) {
       const p = new URLSearchParams({ radius_km: String(q.radius_km) });
       if (q.feature) p.set('feature', q.feature); else { p.set('lon', String(q.lon)); p.set('lat', String(q.lat)); }
       if (q.layer && q.layer !== 'all') p.set('layer', q.layer);
+      if (q.certain_only) p.set('certain_only', 'true');
+      return p;
+    }
+    let querySeq = 0;
+    async function runQuery(q) {
+      const seq = ++querySeq;
       const box = $('#cm-results');
       try {
-        const doc = await getJSON(`${cfg.api}/near?${p.toString()}`);
+        const doc = await getJSON(`${cfg.api}/near?${nearParams(q).toString()}`);
+        if (seq !== querySeq) return;  // a later query has been asked meanwhile
         state.query = q;
         writeState(map, state);
         drawQuery(doc, q);
       } catch (err) {
-        if (box) box.replaceChildren(el('p', { class: 'cm-error' }, err.message));
+        if (seq === querySeq && box) box.replaceChildren(el('p', { class: 'cm-error' }, err.message));
       }
     }
     CM.runQuery = runQuery;
+
+    const layerColor = (layer) => (Object.prototype.hasOwnProperty.call(cfg.layerColors || {}, layer)
+      ? cfg.layerColors[layer] : '#c00000');
 
     function drawQuery(doc, q) {
       queryLayer.clearLayers();
@@ -274,32 +316,108 @@
         interactive: false }).addTo(queryLayer);
       if (!q.feature) L.circleMarker([q.lat, q.lon], { radius: 5, color: '#c00', fillOpacity: 1 }).addTo(queryLayer);
       doc.features.forEach((f, i) => {
-        if (f.geometry && f.geometry.type === 'Point') {
-          const [lon, lat] = f.geometry.coordinates;
-          L.circleMarker([lat, lon], { radius: 9, color: '#c00', weight: 3, fill: false, className: 'cm-hit' })
-            .bindTooltip(el('span', {}, `${i + 1}. `, f.properties.name_zh, ' · ', f.properties.name_en))
-            .addTo(queryLayer);
-        }
+        const p = f.properties;
+        if (!f.geometry || f.geometry.type !== 'Point') return;
+        const [lon, lat] = f.geometry.coordinates;
+        const certain = p.certainty !== 'possible';
+        const color = layerColor(p.layer);
+        const hit = L.circleMarker([lat, lon], { radius: 9, color, weight: certain ? 2 : 2.5, fill: certain,
+          fillColor: color, fillOpacity: certain ? 0.5 : 0, bubblingMouseEvents: false,
+          className: `cm-hit cm-hit-${certain ? 'certain' : 'possible'}` })
+          .bindTooltip(el('span', {}, `${i + 1}. `, p.name_zh, ' · ', p.name_en, el('br'), certaintyText(p), ' · ',
+            intervalKm(p.distance_min_km, p.distance_max_km)))
+          .on('click', () => select(p))
+          .addTo(queryLayer);
+        const path = hit.getElement && hit.getElement();
+        if (path) { path.setAttribute('data-id', String(p.id)); path.setAttribute('data-layer', String(p.layer)); }
       });
       const box = $('#cm-results');
       if (!box) return;
       const s = doc.summary;
       const by = Object.entries(s.by_layer).map(([k, v]) => `${cfg.layerLabels[k] ? cfg.layerLabels[k][0] : k} ${k}: ${v}`);
       const where = q.feature ? q.feature : `${q.lon.toFixed(4)}, ${q.lat.toFixed(4)} (WGS84)`;
+      const rows = doc.features.map((f) => {
+        const p = f.properties;
+        const certain = p.certainty !== 'possible';
+        const color = layerColor(p.layer);
+        return el('li', { class: `cm-hit-row cm-${certain ? 'certain' : 'possible'}`,
+          dataset: { id: p.id, certainty: p.certainty || '' },
+          title: `${p.located_to_zh || ''} · ${p.located_to_en || ''} · 到所绘点 to the point drawn: ${fmt(p.distance_km, 'km')}`,
+          onclick: () => select(p) },
+        el('span', { class: `cm-mark cm-mark-${certain ? 'certain' : 'possible'}`,
+          style: `border-color: ${color}; background: ${certain ? color : 'transparent'}` }), ' ',
+        el('span', { class: 'cm-dist' }, intervalKm(p.distance_min_km, p.distance_max_km)), ' ',
+        el('span', { class: 'cm-lyr' }, p.layer), ' ', p.name_zh, ' · ', p.name_en, el('br'),
+        el('span', { class: 'cm-certainty' }, certaintyText(p)));
+      });
       box.replaceChildren(
         el('p', { class: 'cm-meta' }, `${q.radius_km} km 内 within ${q.radius_km} km of `, el('b', {}, where), ': ',
           el('b', { id: 'cm-hit-count' }, s.feature_count), ' 个要素 features'),
+        el('p', { class: 'cm-meta', id: 'cm-certainty-counts' },
+          el('span', { class: 'cm-mark cm-mark-certain' }), ' 确定 certain: ', el('b', { id: 'cm-certain-count' }, s.certain),
+          ' · ', el('span', { class: 'cm-mark cm-mark-possible' }), ' 可能 possible: ',
+          el('b', { id: 'cm-possible-count' }, s.possible), q.certain_only ? ' （仅确定 certain only）' : ''),
         el('p', { class: 'cm-meta' }, by.join(' · ') || '—'),
         el('p', { class: 'cm-meta' }, '投资 investment: ',
           s.investment_cny_100m == null ? '未知 unknown'
             : `${s.investment_cny_100m_qualifier ? '约 about ' : ''}${s.investment_cny_100m} 亿元`,
           ` (${s.projects_with_investment} 有数据 with a figure, ${s.projects_without_investment} 无 without)`),
-        el('ol', { class: 'cm-hits' }, doc.features.map((f) => el('li', { dataset: { id: f.properties.id } },
-          el('span', { class: 'cm-dist' }, `${f.properties.distance_km.toFixed(2)} km`), ' ',
-          el('span', { class: 'cm-lyr' }, f.properties.layer), ' ', f.properties.name_zh, ' · ', f.properties.name_en))),
-        el('p', {}, el('a', { href: `${cfg.api}/near?${new URLSearchParams({ ...(q.feature ? { feature: q.feature } : { lon: q.lon, lat: q.lat }), radius_km: q.radius_km, ...(q.layer && q.layer !== 'all' ? { layer: q.layer } : {}) }).toString()}` }, 'GeoJSON')),
+        el('ol', { class: 'cm-hits' }, rows),
+        el('p', {}, el('a', { href: `${cfg.api}/near?${nearParams(q).toString()}` }, 'GeoJSON')),
       );
+      markSelected();
     }
+
+    /* selecting a feature (its marker's popup, a hit, a row of the list): a stand-in (not located to its
+     * site) shows where it may lie, its possible area, as a dashed outline; one at a time */
+    const areaLayer = L.layerGroup().addTo(map);
+    CM.areaLayer = areaLayer;
+    CM.selected = null;
+    let selectSeq = 0;
+    function markSelected() {
+      document.querySelectorAll('#cm-results li').forEach((li) => {
+        li.classList.toggle('cm-selected', CM.selected != null && li.dataset.id === String(CM.selected));
+      });
+    }
+    function showSelection(children) {
+      const note = $('#cm-selection');
+      if (!note) return;
+      note.replaceChildren(...children);
+      note.hidden = children.length === 0;
+    }
+    function clearSelection() {
+      selectSeq += 1;
+      areaLayer.clearLayers();
+      CM.selected = null;
+      markSelected();
+      showSelection([]);
+    }
+    CM.clearSelection = clearSelection;
+    async function select(p) {
+      clearSelection();
+      const seq = selectSeq;
+      CM.selected = p.id;
+      markSelected();
+      if (!p.location_precision || p.location_precision === 'site' || !cfg.pointLayers.includes(p.layer)) return;
+      try {
+        const area = await getJSON(`${cfg.api}/possible-area?feature=${encodeURIComponent(p.id)}`);
+        if (seq !== selectSeq) return;  // another feature was selected meanwhile
+        const a = area.properties || {};
+        L.geoJSON(area, { interactive: false, style: { color: cfg.possibleAreaColor || '#e6550d', weight: 2,
+          dashArray: '6 5', fill: true, fillOpacity: 0.06, className: 'cm-possible-area' } }).addTo(areaLayer);
+        areaLayer.eachLayer((g) => g.eachLayer && g.eachLayer((l) => {
+          const path = l.getElement && l.getElement();
+          if (path) path.setAttribute('data-id', String(p.id));
+        }));
+        const text = `可能位置 possible area: ${a.located_to_zh || ''} · ${a.located_to_en || ''}`;
+        showSelection([el('span', { class: 'cm-area-swatch' }), ' ', el('b', {}, a.name_zh), ' · ', a.name_en,
+          el('br'), text]);
+        document.querySelectorAll('.cm-located').forEach((n) => { if (n.dataset.id === String(p.id)) n.textContent = text; });
+      } catch (err) {
+        if (seq === selectSeq) showError(err.message);
+      }
+    }
+    CM.select = select;
 
     if (qform) {
       qform.addEventListener('submit', (e) => {
@@ -309,13 +427,19 @@
       });
       const clear = qform.querySelector('[name=clear]');
       if (clear) clear.addEventListener('click', () => {
-        state.query = null; queryLayer.clearLayers(); writeState(map, state);
+        querySeq += 1;
+        state.query = null; queryLayer.clearLayers(); clearSelection(); writeState(map, state);
         const box = $('#cm-results'); if (box) box.replaceChildren();
+      });
+      const certainOnly = qform.elements.certain_only;
+      if (certainOnly) certainOnly.addEventListener('change', () => {
+        if (state.query) runQuery({ ...state.query, certain_only: certainOnly.checked });
       });
       if (state.query) {
         qform.elements.radius_km.value = state.query.radius_km;
         qform.elements.qlayer.value = state.query.layer || 'all';
         if (state.query.feature) qform.elements.feature.value = state.query.feature;
+        if (certainOnly) certainOnly.checked = !!state.query.certain_only;
       }
     }
     map.on('click', (e) => {
