@@ -196,8 +196,8 @@ def bench_intervals(sizes: list[int], nq: int, seed: int) -> None:
             for radius_km in RADII_KM:
                 calls = []
                 for qlon, qlat in queries:
-                    calls.append(lambda x=qlon, y=qlat, r=radius_km: engine.near(lon=x, lat=y, radius_km=r,
-                                                                              layer="projects"))
+                    calls.append(lambda x=qlon, y=qlat, r=radius_km, e=engine: e.near(lon=x, lat=y, radius_km=r,
+                                                                                       layer="projects"))
                 for call in calls[:WARMUP]:
                     call()
                 times, hits, certain = [], [], []
@@ -210,7 +210,8 @@ def bench_intervals(sizes: list[int], nq: int, seed: int) -> None:
                 timings[(mixed, radius_km)] = (times, float(np.mean(hits)), float(np.mean(certain)))
         for radius_km in RADII_KM:
             (ts, hs, _), (tm, hm, cm) = timings[(False, radius_km)], timings[(True, radius_km)]
-            p = lambda t, q: float(np.percentile(t, q)) * 1e3  # noqa: E731
+            def p(t: list[float], q: float) -> float:
+                return float(np.percentile(t, q)) * 1e3
             rows.append((n, radius_km, p(ts, 50), p(ts, 95), hs, p(tm, 50), p(tm, 95), hm, cm, p(tm, 50) / p(ts, 50)))
     print()
     print(head)

@@ -291,3 +291,14 @@ def gdf_to_wgs84(gdf: gpd.GeoDataFrame, system: str) -> gpd.GeoDataFrame:
     geoms = shift_geometry(np.asarray(gdf.geometry.values), _TO_WGS84[key])
     series = gpd.GeoSeries(geoms, index=gdf.index, crs=WGS84, name=gdf.geometry.name)
     return gdf.set_geometry(series)
+
+
+def geodesic_between(query_metric: shapely.Geometry, geoms_metric: np.ndarray) -> np.ndarray:
+    """Geodesic distance (m) between the metric-nearest points of a query and each geometry; 0 if they touch."""
+    lines = shapely.shortest_line(query_metric, geoms_metric)
+    ends = shapely.get_coordinates(lines).reshape(-1, 2, 2)
+    lon, lat = from_metric(ends[:, :, 0].ravel(), ends[:, :, 1].ravel())
+    lon, lat = np.asarray(lon).reshape(-1, 2), np.asarray(lat).reshape(-1, 2)
+    dist = np.asarray(geodesic_distance_m(lon[:, 0], lat[:, 0], lon[:, 1], lat[:, 1]), dtype=float)
+    dist[shapely.intersects(query_metric, geoms_metric)] = 0.0
+    return dist

@@ -15,6 +15,10 @@ to that point says nothing certain; a distance to the *possible area* does. By `
 A line or polygon record (a corridor axis, a district) is its own area: distances to it are to its drawn
 geometry. A point record with a precision we do not know is treated as its point.
 
+Between two records (:class:`Place`, :func:`place_interval`, :class:`PairIntervals`, used by site
+selection): the nearest points of their possible areas (0 when they overlap) and the farthest pair (over
+the vertices of both convex hulls), both geodesic; and uniform draws of a position in each area.
+
 Intervals (:func:`intervals`): for a query geometry, each record's nearest and farthest possible distance
 (geodesic, WGS84 ellipsoid). Records sharing an area (every record of one county) share the computation,
 so a query costs one polygon distance per county touched, not one per record. For a point query the
@@ -24,8 +28,10 @@ polygon query it is taken over the area's boundary densified every :data:`DENSIF
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -33,11 +39,18 @@ import pandas as pd
 import shapely
 
 from geo import crs
+from geo.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from geo.query import QueryEngine
 
 #: Radius (km) of the possible area of a record located to a street or a town (township, 乡镇).
 DEFAULT_RADII_KM: dict[str, float] = {"street": 2.0, "town": 8.0}
 #: Spacing (m) of the boundary points over which the farthest distance from a line or polygon query is taken.
 DENSIFY_M = 250.0
+#: Joint draws of every position over which an expected value is taken (site selection), and their seed.
+MC_DRAWS = 256
+MC_SEED = 15
 EXACT, CIRCLE, AREA = 0, 1, 2
 CERTAIN, POSSIBLE = "certain", "possible"
 
@@ -160,15 +173,13 @@ class Intervals:
 
 def area_extremes(area: Area, query_m: shapely.Geometry, query_wgs84: shapely.Geometry) -> tuple[float, float]:
     """The nearest and farthest geodesic distance (m) from a query (UTM 49N and WGS84) to an area."""
-    from geo.query import geodesic_between
-
-    nearest = float(geodesic_between(query_m, np.array([area.metric]))[0])
+    nearest = float(crs.geodesic_between(query_m, np.array([area.metric]))[0])
     if query_wgs84.geom_type == "Point":
         far = crs.geodesic_distance_m(query_wgs84.x, query_wgs84.y, area.hull_lon, area.hull_lat)
         return nearest, float(np.max(far))
     boundary = shapely.segmentize(shapely.boundary(area.metric), DENSIFY_M)
     points = shapely.points(shapely.get_coordinates(boundary))
-    return nearest, float(np.max(geodesic_between(query_m, points)))
+    return nearest, float(np.max(crs.geodesic_between(query_m, points)))
 
 
 def widen(areas: PossibleAreas, rows: np.ndarray, distance_m: np.ndarray,
@@ -228,11 +239,137 @@ def described(areas: PossibleAreas, row: int) -> tuple[str, str]:
 def described_rows(areas: PossibleAreas, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`described` for many rows at once (one text per area or precision, not per row)."""
     label = np.where(areas.code[rows] >= 0, areas.code[rows], -1 - pd.factorize(areas.precision[rows])[0])
-    uniq, first, inverse = np.unique(label, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(label, return_index=True, return_inverse=True)
     texts = [described(areas, int(rows[i])) for i in first]
     zh = np.array([t[0] for t in texts], dtype=object)[inverse]
     en = np.array([t[1] for t in texts], dtype=object)[inverse]
     return zh, en
+
+
+# -- distances between two possible areas (site selection) ----------------------------------------------
+
+@dataclass(frozen=True)
+class Place:
+    """Where one record may lie: its possible area in UTM 49N, the vertices of its convex hull (UTM 49N and
+    WGS84), the point drawn (WGS84), and how it is located."""
+
+    key: str  # the area itself: records with equal keys may lie in exactly the same places
+    exact: bool
+    precision: str
+    metric: shapely.Geometry
+    hull_xy: np.ndarray = field(repr=False)
+    hull_ll: np.ndarray = field(repr=False)
+    lon: float
+    lat: float
+    located_zh: str = "精确位置"
+    located_en: str = "exact site"
+
+    @classmethod
+    def site(cls, lon: float, lat: float) -> Place:
+        """A point known exactly (WGS84)."""
+        x, y = crs.to_metric(lon, lat)
+        return cls(f"point:{lon:.7f},{lat:.7f}", True, "site", shapely.Point(x, y), np.array([[x, y]]),
+                   np.array([[lon, lat]]), float(lon), float(lat))
+
+    @classmethod
+    def of(cls, engine: QueryEngine, layer: str, record_id: object) -> Place:
+        """The possible area of one point record of a layer, as ``engine.possible(layer)`` gives it (WGS84 in)."""
+        idx, areas = engine.index(layer), engine.possible(layer)
+        row = int(idx.ids.get_indexer([str(record_id)])[0])
+        if row < 0:
+            raise NotFoundError(f"unknown {layer} id {record_id!r}", field="id")
+        point = idx.gdf.geometry.values[row]
+        lon, lat = float(point.x), float(point.y)
+        zh, en = described(areas, row)
+        precision = str(areas.precision[row] or "site")
+        if areas.kind[row] == AREA:
+            area = areas.area_of(row)
+            assert area is not None
+            xy = np.column_stack(crs.to_metric(area.hull_lon, area.hull_lat))
+            return cls(f"area:{area.key}", False, precision, area.metric, xy,
+                       np.column_stack([area.hull_lon, area.hull_lat]), lon, lat, zh, en)
+        if areas.kind[row] == CIRCLE:
+            x, y = crs.to_metric(lon, lat)
+            radius = float(areas.radius_m[row])
+            circle = shapely.buffer(shapely.Point(x, y), radius, quad_segs=16)
+            xy = shapely.get_coordinates(circle)[:-1]
+            ll = np.column_stack(crs.from_metric(xy[:, 0], xy[:, 1]))
+            return cls(f"circle:{lon:.7f},{lat:.7f},{radius:g}", False, precision, circle, xy, ll, lon, lat, zh, en)
+        return cls.site(lon, lat)
+
+    def draws(self, seed: str, n: int = MC_DRAWS) -> np.ndarray:
+        """``n`` positions drawn uniformly in the possible area (UTM 49N, shape (n, 2)), seeded by ``seed``."""
+        if self.exact:
+            return np.tile(self.hull_xy[0], (n, 1))
+        rng = np.random.default_rng([MC_SEED, zlib.crc32(seed.encode("utf-8"))])
+        x0, y0, x1, y1 = self.metric.bounds
+        got: list[np.ndarray] = []
+        have = 0
+        for _ in range(200):
+            xy = np.column_stack([rng.uniform(x0, x1, 4 * n), rng.uniform(y0, y1, 4 * n)])
+            inside = xy[shapely.contains_xy(self.metric, xy[:, 0], xy[:, 1])]
+            got.append(inside)
+            have += len(inside)
+            if have >= n:
+                return np.concatenate(got)[:n]
+        point = shapely.get_coordinates(self.metric.representative_point())[0]  # a degenerate area
+        return np.concatenate([*got, np.tile(point, (n, 1))])[:n]
+
+
+def _farthest_m(a: Place, b: Place) -> float:
+    """The farthest geodesic distance (m) between two possible areas: over the pairs of their hull vertices
+    (WGS84), the pairs within 1% of the farthest in UTM 49N measured on the ellipsoid."""
+    diff = a.hull_xy[:, None, :] - b.hull_xy[None, :, :]
+    metric = np.hypot(diff[..., 0], diff[..., 1])
+    i, j = np.nonzero(metric >= metric.max() * 0.99 - 1.0)
+    far = crs.geodesic_distance_m(a.hull_ll[i, 0], a.hull_ll[i, 1], b.hull_ll[j, 0], b.hull_ll[j, 1])
+    return float(np.max(far))
+
+
+def place_interval(a: Place, b: Place) -> tuple[float, float]:
+    """The nearest and farthest geodesic distance (m) between two possible areas (0 when they overlap)."""
+    if a.exact and b.exact:
+        d = float(crs.geodesic_distance_m(a.lon, a.lat, b.lon, b.lat))
+        return d, d
+    lo = 0.0 if shapely.intersects(a.metric, b.metric) else float(crs.geodesic_between(a.metric, np.array([b.metric]))[0])
+    return lo, max(lo, _farthest_m(a, b))
+
+
+class PairIntervals:
+    """Distance intervals (m) between candidates and targets, computed once per pair of possible areas."""
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[str, str], tuple[float, float]] = {}
+
+    def between(self, cands: Sequence[Place], targets: Sequence[Place]) -> tuple[np.ndarray, np.ndarray]:
+        """(nearest, farthest) geodesic metres, each of shape (candidates, targets)."""
+        lo = np.zeros((len(cands), len(targets)))
+        hi = np.zeros((len(cands), len(targets)))
+        for j, t in enumerate(targets):
+            todo = [i for i, c in enumerate(cands) if (c.key, t.key) not in self.cache]
+            exact = [i for i in todo if cands[i].exact]
+            if exact:  # many exact points (the hexagon centres): one vectorised pass
+                self._points(cands, exact, t)
+            for i in todo:
+                if (cands[i].key, t.key) not in self.cache:
+                    self.cache[(cands[i].key, t.key)] = place_interval(cands[i], t)
+            for i, c in enumerate(cands):
+                lo[i, j], hi[i, j] = self.cache[(c.key, t.key)]
+        return lo, hi
+
+    def _points(self, cands: Sequence[Place], rows: list[int], t: Place) -> None:
+        lon = np.array([cands[i].lon for i in rows])
+        lat = np.array([cands[i].lat for i in rows])
+        if t.exact:
+            lo = hi = np.asarray(crs.geodesic_distance_m(lon, lat, t.lon, t.lat), dtype=float).reshape(-1)
+        else:
+            pts = shapely.points(np.column_stack(crs.to_metric(lon, lat)))
+            lo = crs.geodesic_between(t.metric, pts)
+            far = crs.geodesic_distance_m(lon[:, None], lat[:, None], t.hull_ll[None, :, 0], t.hull_ll[None, :, 1])
+            hi = np.maximum(lo, np.asarray(far, dtype=float).reshape(len(rows), -1).max(axis=1))
+        for k, i in enumerate(rows):
+            self.cache[(cands[i].key, t.key)] = (float(lo[k]), float(hi[k]))
+
 
 
 def _texts(frame: pd.DataFrame, column: str, n: int) -> np.ndarray:

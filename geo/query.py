@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 
 from geo import crs, params, possible
+from geo.crs import geodesic_between
 from geo.errors import NotFoundError, ValidationError
 from geo.possible import AREA, CERTAIN, Intervals, PossibleAreas
 
@@ -108,17 +109,6 @@ class LayerIndex:
             return np.asarray(crs.geodesic_distance_m(query_wgs84.x, query_wgs84.y,
                                                       self.lon[rows], self.lat[rows]), dtype=float)
         return geodesic_between(query_metric, self.metric[rows])
-
-
-def geodesic_between(query_metric: shapely.Geometry, geoms_metric: np.ndarray) -> np.ndarray:
-    """Geodesic distance (m) between the metric-nearest points of a query and each geometry; 0 if they touch."""
-    lines = shapely.shortest_line(query_metric, geoms_metric)
-    ends = shapely.get_coordinates(lines).reshape(-1, 2, 2)
-    lon, lat = crs.from_metric(ends[:, :, 0].ravel(), ends[:, :, 1].ravel())
-    lon, lat = np.asarray(lon).reshape(-1, 2), np.asarray(lat).reshape(-1, 2)
-    dist = np.asarray(crs.geodesic_distance_m(lon[:, 0], lat[:, 0], lon[:, 1], lat[:, 1]), dtype=float)
-    dist[shapely.intersects(query_metric, geoms_metric)] = 0.0
-    return dist
 
 
 @dataclass

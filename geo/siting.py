@@ -38,7 +38,7 @@ circle, the county polygon, the city's counties):
 - the ranking uses the **expected** score, ``score``: the mean over :data:`MC_DRAWS` joint draws of
   every position, each record drawn uniformly in its possible area (UTM 49N, where the distances of a
   draw are measured; its scale error is below 0.1% over the region), independently of the others. The
-  draws are seeded (:data:`MC_SEED` and the record, for a target; the possible area itself, for a
+  draws are seeded (:data:`geo.possible.MC_SEED` and the record, for a target; the possible area itself, for a
   candidate), so an answer is reproducible and does not depend on which other parks are candidates.
   Each criterion's expectation is clipped to its range, so ``score_min <= score <= score_max``;
 - a record located only to the city is kept (as a talent site, the anchor, a neighbour, a candidate):
@@ -71,7 +71,6 @@ WGS84 (EPSG:4326).
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +82,8 @@ import shapely
 
 from geo import analysis, chain, crs, possible
 from geo.errors import NotFoundError, ValidationError
-from geo.query import QueryEngine, geodesic_between
+from geo.possible import MC_DRAWS, PairIntervals, Place
+from geo.query import QueryEngine
 from geo.style import STATUS_LABELS
 
 INDUSTRIES_CSV = Path(__file__).resolve().parents[1] / "data" / "industries.csv"
@@ -105,9 +105,6 @@ TALENT_FULL_KM, TALENT_ZERO_KM = 5.0, 60.0
 ANCHOR_ZERO_KM = 80.0
 HEX_KM = 6.0  # distance between hexagon centres for the suitability surface
 TALENT_KINDS = ("university", "college")
-#: Joint draws of every position over which the expected score is taken, and their seed.
-MC_DRAWS = 256
-MC_SEED = 15
 #: Scores (and their ranges) equal to this many decimals tie.
 TIE_DECIMALS = 2
 #: How a record is located, for reasons: the level of its possible area in Chinese and English.
@@ -219,129 +216,6 @@ def chain_score(count: np.ndarray) -> np.ndarray:
 
 
 # -- possible areas, their distance intervals and random draws ------------------------------------------
-@dataclass(frozen=True)
-class Place:
-    """Where one record may lie: its possible area in UTM 49N, the vertices of its convex hull (UTM 49N and
-    WGS84), the point drawn (WGS84), and how it is located."""
-
-    key: str  # the area itself: records with equal keys may lie in exactly the same places
-    exact: bool
-    precision: str
-    metric: shapely.Geometry
-    hull_xy: np.ndarray = field(repr=False)
-    hull_ll: np.ndarray = field(repr=False)
-    lon: float
-    lat: float
-    located_zh: str = "精确位置"
-    located_en: str = "exact site"
-
-    @classmethod
-    def site(cls, lon: float, lat: float) -> Place:
-        """A point known exactly (WGS84)."""
-        x, y = crs.to_metric(lon, lat)
-        return cls(f"point:{lon:.7f},{lat:.7f}", True, "site", shapely.Point(x, y), np.array([[x, y]]),
-                   np.array([[lon, lat]]), float(lon), float(lat))
-
-    @classmethod
-    def of(cls, engine: QueryEngine, layer: str, record_id: object) -> Place:
-        """The possible area of one point record of a layer, as ``engine.possible(layer)`` gives it (WGS84 in)."""
-        idx, areas = engine.index(layer), engine.possible(layer)
-        row = int(idx.ids.get_indexer([str(record_id)])[0])
-        if row < 0:
-            raise NotFoundError(f"unknown {layer} id {record_id!r}", field="id")
-        point = idx.gdf.geometry.values[row]
-        lon, lat = float(point.x), float(point.y)
-        zh, en = possible.described(areas, row)
-        precision = str(areas.precision[row] or "site")
-        if areas.kind[row] == possible.AREA:
-            area = areas.area_of(row)
-            assert area is not None
-            xy = np.column_stack(crs.to_metric(area.hull_lon, area.hull_lat))
-            return cls(f"area:{area.key}", False, precision, area.metric, xy,
-                       np.column_stack([area.hull_lon, area.hull_lat]), lon, lat, zh, en)
-        if areas.kind[row] == possible.CIRCLE:
-            x, y = crs.to_metric(lon, lat)
-            radius = float(areas.radius_m[row])
-            circle = shapely.buffer(shapely.Point(x, y), radius, quad_segs=16)
-            xy = shapely.get_coordinates(circle)[:-1]
-            ll = np.column_stack(crs.from_metric(xy[:, 0], xy[:, 1]))
-            return cls(f"circle:{lon:.7f},{lat:.7f},{radius:g}", False, precision, circle, xy, ll, lon, lat, zh, en)
-        return cls.site(lon, lat)
-
-    def draws(self, seed: str, n: int = MC_DRAWS) -> np.ndarray:
-        """``n`` positions drawn uniformly in the possible area (UTM 49N, shape (n, 2)), seeded by ``seed``."""
-        if self.exact:
-            return np.tile(self.hull_xy[0], (n, 1))
-        rng = np.random.default_rng([MC_SEED, zlib.crc32(seed.encode("utf-8"))])
-        x0, y0, x1, y1 = self.metric.bounds
-        got: list[np.ndarray] = []
-        have = 0
-        for _ in range(200):
-            xy = np.column_stack([rng.uniform(x0, x1, 4 * n), rng.uniform(y0, y1, 4 * n)])
-            inside = xy[shapely.contains_xy(self.metric, xy[:, 0], xy[:, 1])]
-            got.append(inside)
-            have += len(inside)
-            if have >= n:
-                return np.concatenate(got)[:n]
-        point = shapely.get_coordinates(self.metric.representative_point())[0]  # a degenerate area
-        return np.concatenate([*got, np.tile(point, (n, 1))])[:n]
-
-
-def _farthest_m(a: Place, b: Place) -> float:
-    """The farthest geodesic distance (m) between two possible areas: over the pairs of their hull vertices
-    (WGS84), the pairs within 1% of the farthest in UTM 49N measured on the ellipsoid."""
-    diff = a.hull_xy[:, None, :] - b.hull_xy[None, :, :]
-    metric = np.hypot(diff[..., 0], diff[..., 1])
-    i, j = np.nonzero(metric >= metric.max() * 0.99 - 1.0)
-    far = crs.geodesic_distance_m(a.hull_ll[i, 0], a.hull_ll[i, 1], b.hull_ll[j, 0], b.hull_ll[j, 1])
-    return float(np.max(far))
-
-
-def place_interval(a: Place, b: Place) -> tuple[float, float]:
-    """The nearest and farthest geodesic distance (m) between two possible areas (0 when they overlap)."""
-    if a.exact and b.exact:
-        d = float(crs.geodesic_distance_m(a.lon, a.lat, b.lon, b.lat))
-        return d, d
-    lo = 0.0 if shapely.intersects(a.metric, b.metric) else float(geodesic_between(a.metric, np.array([b.metric]))[0])
-    return lo, max(lo, _farthest_m(a, b))
-
-
-class _Intervals:
-    """Distance intervals (m) between candidates and targets, computed once per pair of possible areas."""
-
-    def __init__(self) -> None:
-        self.cache: dict[tuple[str, str], tuple[float, float]] = {}
-
-    def between(self, cands: Sequence[Place], targets: Sequence[Place]) -> tuple[np.ndarray, np.ndarray]:
-        """(nearest, farthest) geodesic metres, each of shape (candidates, targets)."""
-        lo = np.zeros((len(cands), len(targets)))
-        hi = np.zeros((len(cands), len(targets)))
-        for j, t in enumerate(targets):
-            todo = [i for i, c in enumerate(cands) if (c.key, t.key) not in self.cache]
-            exact = [i for i in todo if cands[i].exact]
-            if exact:  # many exact points (the hexagon centres): one vectorised pass
-                self._points(cands, exact, t)
-            for i in todo:
-                if (cands[i].key, t.key) not in self.cache:
-                    self.cache[(cands[i].key, t.key)] = place_interval(cands[i], t)
-            for i, c in enumerate(cands):
-                lo[i, j], hi[i, j] = self.cache[(c.key, t.key)]
-        return lo, hi
-
-    def _points(self, cands: Sequence[Place], rows: list[int], t: Place) -> None:
-        lon = np.array([cands[i].lon for i in rows])
-        lat = np.array([cands[i].lat for i in rows])
-        if t.exact:
-            lo = hi = np.asarray(crs.geodesic_distance_m(lon, lat, t.lon, t.lat), dtype=float).reshape(-1)
-        else:
-            pts = shapely.points(np.column_stack(crs.to_metric(lon, lat)))
-            lo = geodesic_between(t.metric, pts)
-            far = crs.geodesic_distance_m(lon[:, None], lat[:, None], t.hull_ll[None, :, 0], t.hull_ll[None, :, 1])
-            hi = np.maximum(lo, np.asarray(far, dtype=float).reshape(len(rows), -1).max(axis=1))
-        for k, i in enumerate(rows):
-            self.cache[(cands[i].key, t.key)] = (float(lo[k]), float(hi[k]))
-
-
 @dataclass
 class _Targets:
     """The records one criterion measures distance to: ids, names, possible areas and draws (UTM 49N)."""
@@ -441,7 +315,7 @@ class _Scorer:
         self.chain = _Targets.of(engine, nb.rows, nb.relations)
         belts = belts if belts is not None else analysis.corridor_belts(layers["corridors"])
         self.belts_m = dict(zip(belts["id"], belts.geometry.to_crs(crs.METRIC_CRS).values))
-        self.intervals = _Intervals()
+        self.intervals = PairIntervals()
 
     @staticmethod
     def _per_draw(cands: np.ndarray, targets: _Targets, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
