@@ -54,6 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         pages,
         security,
         site,
+        tiles,
     )
 
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_CONTENT_LENGTH"] or api.MAX_BODY_BYTES  # else a JSON 413
@@ -66,6 +67,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(corridors.bp)
     app.register_blueprint(features.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(tiles.bp)  # /tiles/<layer>/<z>/<x>/<y>.mvt|.json
     app.register_blueprint(site.bp)
     app.register_blueprint(export.bp)
     app.register_blueprint(ogcapi.bp)  # OGC API - Features under /ogcapi

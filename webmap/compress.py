@@ -7,7 +7,7 @@ import gzip
 from flask import Flask, Response, request
 
 COMPRESSIBLE = ("text/", "application/json", "application/geo+json", "application/javascript", "application/schema+json",
-                "application/vnd.oai.openapi+json")
+                "application/vnd.oai.openapi+json", "application/vnd.mapbox-vector-tile")
 MIN_BYTES = 1024
 
 

@@ -257,6 +257,21 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                 "parameters": [p for p in _near_params()
                                if p["name"] in ("radius_km", "layer", "format", "as_of", "certain_only")],
                 "requestBody": _polygon_body(), "responses": {**query_out, **_errors(400, 413)}}},
+            "/tiles/{layer}/{z}/{x}/{y}.mvt": {"get": {
+                "summary": "A Mapbox Vector Tile of a point layer: clusters below zoom 13, points from there on",
+                "description": "XYZ tiles of Web Mercator (EPSG:3857). A cluster carries count and count_<status>; "
+                               "a point id, name_zh, name_en, status. The map's filters and as_of apply; the counts "
+                               "of all tiles of a zoom add up to the (filtered) layer. The same as JSON (WGS84): "
+                               ".json instead of .mvt.",
+                "parameters": [_param("layer", "point layer", _choice(["parks", "projects", "institutions"]), True,
+                                      "path"),
+                               _param("z", "zoom", _number(0, 20, integer=True), True, "path"),
+                               _param("x", "tile column (0 to 2^z - 1)", _number(0, 2**20 - 1, integer=True), True,
+                                      "path"),
+                               _param("y", "tile row (0 to 2^z - 1)", _number(0, 2**20 - 1, integer=True), True,
+                                      "path"),
+                               *_filters(), AS_OF],
+                "responses": {**_ok("the tile", "application/vnd.mapbox-vector-tile"), **_errors(400, 404)}}},
             "/api/possible-area": {"get": {
                 "summary": "Where a feature may lie, given how precisely it is located",
                 "description": "A GeoJSON Feature (WGS84): its point (site), a circle (street, town), its county "

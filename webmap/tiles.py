@@ -1,0 +1,47 @@
+"""Tiles of the point layers for big data: ``/tiles/<layer>/<z>/<x>/<y>.mvt`` (Mapbox Vector Tile) and ``.json``.
+
+Clusters below ``geo.tiles.POINTS_FROM_Z``, points from there on, computed by ``geo.tiles`` over the
+request's snapshot; the map's filters (``corridor``, ``status``, ``chain_link``, ``district``, ``q``)
+and ``as_of`` apply as on ``/api/layers/<layer>``, so counts stay exact. XYZ tiles of Web Mercator
+(EPSG:3857); JSON positions are WGS84.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from geo import filters, tiles
+from geo.errors import ValidationError
+from webmap.api import data_as_of, layer_filters, request_args, respond
+
+bp = Blueprint("tiles", __name__)
+
+#: The layers served as tiles (the point layers).
+TILE_LAYERS = ("parks", "projects", "institutions")
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+def _source(layer: str) -> tiles.TileSource:
+    """The request's layer, filtered, as a tile source (built once per data version and filter)."""
+    if layer not in TILE_LAYERS:
+        raise ValidationError(f"no tiles for layer {layer[:40]!r}; expected one of: {', '.join(TILE_LAYERS)}",
+                              field="layer")
+    args = request_args()
+    data = data_as_of(args)
+    wanted = layer_filters(args, data)
+    key = ("tiles", layer, tuple(sorted(wanted.as_params().items())))
+    return data.cached(key, lambda: tiles.TileSource(layer, filters.apply(layer, data.layers, wanted, data.joined)))
+
+
+@bp.get("/tiles/<layer>/<int(signed=True):z>/<int(signed=True):x>/<int(signed=True):y>.mvt")
+def mvt(layer: str, z: int, x: int, y: int) -> Response:
+    """One vector tile: clusters (count, count per status) or points (id, names, status) of a point layer."""
+    tile = tiles.check_tile(z, x, y)
+    return Response(tiles.to_mvt(_source(layer), tile), mimetype=MVT)
+
+
+@bp.get("/tiles/<layer>/<int(signed=True):z>/<int(signed=True):x>/<int(signed=True):y>.json")
+def tile_json(layer: str, z: int, x: int, y: int) -> Response:
+    """One tile as JSON: kind (clusters or points), WGS84 bounds, count and features (lon/lat WGS84)."""
+    tile = tiles.check_tile(z, x, y)
+    return respond(tiles.to_json(_source(layer), tile))
