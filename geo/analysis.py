@@ -152,10 +152,53 @@ def corridor_members(joined_gdf: gpd.GeoDataFrame, corridor_id: str, *, possible
     return rows
 
 
+#: The groups of a corridor's members whose figures are kept apart (never added together): projects named in
+#: the plan (``named``, ``named+belt``), other projects certainly in the belt (``belt``) and projects possibly in
+#: it (``possible``: located only to a county or the city that the belt crosses).
+MEMBERSHIP_GROUPS: dict[str, tuple[str, ...]] = {"named": ("named", "named+belt"), "in_belt": ("belt",),
+                                                 "possibly_in_belt": ("possible",)}
+
+
+def known_investment(rows: pd.DataFrame) -> dict[str, object]:
+    """The known project investment (亿元) of ``rows``: its sum (None when no row has a figure: unknown, never 0),
+    ``approx`` when any figure is qualified, and how many rows have a figure and how many have none."""
+    figures = rows["investment_cny_100m"].dropna() if "investment_cny_100m" in rows else pd.Series(dtype=float)
+    qualified = ("investment_cny_100m_qualifier" in rows
+                 and rows.loc[figures.index, "investment_cny_100m_qualifier"].notna().any())
+    return {"total": round(float(figures.sum()), 3) if len(figures) else None,
+            "qualifier": "approx" if len(figures) and qualified else None,
+            "with": len(figures), "without": len(rows) - len(figures)}
+
+
+def _status_counts(rows: pd.DataFrame) -> dict[str, int]:
+    counts = {s: int((rows["status"] == s).sum()) for s in STATUS_ORDER}
+    return {k: v for k, v in counts.items() if v}
+
+
+def _located_to_city(rows: pd.DataFrame) -> pd.Series:
+    if "location_precision" not in rows:
+        return pd.Series(False, index=rows.index)
+    return rows["location_precision"] == "city"
+
+
+def _member_records(rows: pd.DataFrame, extra: tuple[str, ...] = ()) -> list[dict[str, object]]:
+    cols = ["id", "name_zh", "name_en", "status", "membership", "in_belt", "location_precision", *extra]
+    frame = rows[[c for c in cols if c in rows.columns]].astype(object)
+    return frame.where(frame.notna(), None).to_dict("records")
+
+
 def corridor_standing(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | None = None, *,
                       radii_km: Mapping[str, float] | None = None) -> list[dict[str, object]]:
-    """Per corridor: target vs known project investment (亿元), projects by status, parks (named, certainly
-    and possibly in the belt, counted apart), districts crossed, axis length."""
+    """Per corridor: target vs known project investment (亿元) of projects named in the plan, of other projects
+    certainly in the belt and of projects possibly in it (kept apart, never added), projects by status, parks
+    (named, certainly and possibly in the belt, counted apart), the chains its themes fit, districts crossed
+    (WGS84 geometries, lengths geodesic).
+
+    The 2021 target is investment to be *completed during 2021*; a project's figure is its total investment as
+    reported, so the two are shown side by side, never as progress of one towards the other beyond
+    ``share_of_target_known`` (named projects only)."""
+    from geo import chain  # geo.chain imports this module
+
     km = DEFAULT_BELT_KM if belt_km is None else check_belt_km(belt_km)
     j = joined(layers, km, radii_km=radii_km)
     districts = layers["districts"]
@@ -164,34 +207,54 @@ def corridor_standing(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | N
     for corridor in layers["corridors"].itertuples():
         projects = corridor_members(j["projects"], corridor.id, possible=True)
         parks = corridor_members(j["parks"], corridor.id, possible=True)
-        named_projects = projects[projects["membership"].str.startswith("named")]
-        invest = named_projects["investment_cny_100m"].dropna()
+        groups = {g: projects[projects["membership"].isin(m)] for g, m in MEMBERSHIP_GROUPS.items()}
+        named_projects = groups["named"]
+        known = {g: known_investment(rows) for g, rows in groups.items()}
+        named = known["named"]
         crossed = districts[districts.intersects(corridor.geometry)]
-        status_counts = {s: int((named_projects["status"] == s).sum()) for s in STATUS_ORDER}
+        target = float(corridor.investment_target_2021_cny_100m)
+        # not named in this plan and located only to the city: every axis starts at the city centre
+        city_only = {name: rows[~rows["membership"].str.startswith("named") & _located_to_city(rows)]
+                     for name, rows in (("projects", projects), ("parks", parks))}
         out.append({
             "id": corridor.id,
             "name_zh": corridor.name_zh,
             "name_en": corridor.name_en,
             "theme_zh": corridor.theme_zh,
             "theme_en": corridor.theme_en,
-            "investment_target_2021_cny_100m": float(corridor.investment_target_2021_cny_100m),
-            "investment_known_cny_100m": round(float(invest.sum()), 3) if len(invest) else None,
-            "investment_known_cny_100m_qualifier": (
-                "approx" if "investment_cny_100m_qualifier" in named_projects
-                and named_projects.loc[invest.index, "investment_cny_100m_qualifier"].notna().any() else None),
-            "projects_with_investment": len(invest),
-            "projects_without_investment": int(len(named_projects) - len(invest)),
-            "share_of_target_known": (round(float(invest.sum()) / corridor.investment_target_2021_cny_100m, 4)
-                                      if len(invest) else None),
+            "themes": [t for t in str(getattr(corridor, "themes", "") or "").split(";") if t],
+            "investment_target_2021_cny_100m": target,
+            "investment_known_cny_100m": named["total"],
+            "investment_known_cny_100m_qualifier": named["qualifier"],
+            "projects_with_investment": named["with"],
+            "projects_without_investment": named["without"],
+            "share_of_target_known": (round(named["total"] / target, 4) if named["total"] is not None and target
+                                      else None),
+            # other projects certainly in the belt (not named in the plan): kept apart from the named ones
+            "investment_in_belt_cny_100m": known["in_belt"]["total"],
+            "investment_in_belt_cny_100m_qualifier": known["in_belt"]["qualifier"],
+            "projects_in_belt_not_named": len(groups["in_belt"]),
+            "projects_in_belt_with_investment": known["in_belt"]["with"],
+            "projects_in_belt_without_investment": known["in_belt"]["without"],
+            # projects possibly in the belt (located only to a county or the city the belt crosses)
+            "investment_possibly_in_belt_cny_100m": known["possibly_in_belt"]["total"],
+            "investment_possibly_in_belt_cny_100m_qualifier": known["possibly_in_belt"]["qualifier"],
+            "projects_possibly_in_belt_with_investment": known["possibly_in_belt"]["with"],
+            "projects_possibly_in_belt_without_investment": known["possibly_in_belt"]["without"],
             "projects_named": len(named_projects),
             "projects_in_belt": int((projects["in_belt"] == "certain").sum()),
             "projects_possibly_in_belt": int((projects["in_belt"] == "possible").sum()),
-            "projects_by_status": {k: v for k, v in status_counts.items() if v},
-            "projects": projects[["id", "name_zh", "name_en", "status", "membership", "in_belt"]].to_dict("records"),
+            "projects_by_status": _status_counts(named_projects),
+            "projects_by_status_in_belt": _status_counts(groups["in_belt"]),
+            "projects_by_status_possibly_in_belt": _status_counts(groups["possibly_in_belt"]),
+            "projects_located_to_city": len(city_only["projects"]),
+            "projects": _member_records(projects, ("investment_cny_100m", "investment_cny_100m_qualifier")),
             "parks_named": int(parks["membership"].str.startswith("named").sum()),
             "parks_in_belt": int((parks["in_belt"] == "certain").sum()),
             "parks_possibly_in_belt": int((parks["in_belt"] == "possible").sum()),
-            "parks": parks[["id", "name_zh", "name_en", "status", "membership", "in_belt"]].to_dict("records"),
+            "parks_located_to_city": len(city_only["parks"]),
+            "parks": _member_records(parks),
+            "chains": chain.chains_for_themes(getattr(corridor, "themes", "")),
             "districts_crossed": [{"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en}
                                   for d in crossed.itertuples()],
             "axis_length_km": round(float(geod.geometry_length(corridor.geometry)) / 1000.0, 1),

@@ -54,6 +54,52 @@ def read_chain(chain: str = DEFAULT_CHAIN) -> pd.DataFrame:
     return _read_definition(path).copy()
 
 
+#: Bilingual names of the chains of the catalogue (a chain without one is called by its id).
+CHAIN_NAMES: dict[str, tuple[str, str]] = {"new_energy": ("新能源电池产业链", "new-energy battery chain")}
+
+
+def chain_name(chain: str) -> tuple[str, str]:
+    """The ``(zh, en)`` name of a chain of the catalogue (its id twice when it has no name)."""
+    return CHAIN_NAMES.get(chain, (chain, chain))
+
+
+def _split(text: object) -> list[str]:
+    return [t for t in str(text or "").split(";") if t]
+
+
+@lru_cache(maxsize=1)
+def _chain_industries() -> tuple[tuple[str, str, str, str, tuple[str, ...]], ...]:
+    """(chain, industry id, name_zh, name_en, themes) of every industry of ``data/industries.csv`` on a chain."""
+    from geo.siting import read_industries  # geo.siting imports this module
+
+    table = read_industries()
+    return tuple((r.chain, r.id, r.name_zh, r.name_en, tuple(_split(r.themes)))
+                 for r in table.itertuples() if r.chain in CHAINS)
+
+
+def chains_for_themes(themes: object) -> list[dict[str, object]]:
+    """The chains of the catalogue that fit a set of themes (a corridor's, ``;``-joined or a list), best first.
+
+    A chain's themes are those of the industries on it (``data/industries.csv``): the fit is ``primary`` when the
+    themes hold an industry's primary (first) theme, ``related`` when they share only another of its themes
+    (as the site selection scores themes); a chain sharing no theme is left out. Each fit names the shared themes
+    and the industries sharing them."""
+    wanted = set(_split(themes) if isinstance(themes, str) or themes is None else themes)
+    out = []
+    for chain in CHAINS:
+        industries = [(iid, zh, en, t) for c, iid, zh, en, t in _chain_industries() if c == chain]
+        sharing = [(iid, zh, en, t) for iid, zh, en, t in industries if wanted & set(t)]
+        if not sharing:
+            continue
+        primary = [i for i in sharing if i[3] and i[3][0] in wanted]
+        zh, en = chain_name(chain)
+        out.append({"chain": chain, "name_zh": zh, "name_en": en, "fit": "primary" if primary else "related",
+                    "shared_themes": sorted(wanted & {t for i in sharing for t in i[3]}),
+                    "industries": [{"id": iid, "name_zh": izh, "name_en": ien} for iid, izh, ien, _ in
+                                   (primary or sharing)]})
+    return sorted(out, key=lambda f: (f["fit"] != "primary", f["chain"]))
+
+
 def link_ids() -> set[str]:
     """Every link id of every known chain."""
     return {link for chain in CHAINS for link in read_chain(chain)["link_id"]}
@@ -111,9 +157,12 @@ def coverage(layers: Mapping[str, gpd.GeoDataFrame], *, park: str | None = None,
                      "possible": bool(by) and not certain, "by": by})
     untagged = sorted({v for g in actors.values() for v in g["chain_link"] if v not in known})
     present = [r["link_id"] for r in rows if r["present"]]
+    name_zh, name_en = chain_name(chain)
     return {
         **scope,
         "chain": chain,
+        "chain_name_zh": name_zh,
+        "chain_name_en": name_en,
         "links": rows,
         "present": present,
         "possible": [r["link_id"] for r in rows if r["possible"]],
@@ -121,3 +170,10 @@ def coverage(layers: Mapping[str, gpd.GeoDataFrame], *, park: str | None = None,
         "coverage_share": round(len(present) / len(rows), 3) if rows else None,
         "unknown_links": untagged,
     }
+
+
+def fitting_coverages(layers: Mapping[str, gpd.GeoDataFrame], corridor: str, fits: list[dict[str, object]],
+                      joined: Mapping[str, gpd.GeoDataFrame] | None = None) -> list[dict[str, object]]:
+    """The coverage in a corridor of each chain that fits its themes (``fits``: :func:`chains_for_themes`)."""
+    return [{**fit, "coverage": coverage(layers, corridor=corridor, chain=str(fit["chain"]), joined=joined)}
+            for fit in fits]

@@ -124,7 +124,7 @@ def download(gdf: pd.DataFrame, fmt: str, name: str, extra: Mapping[str, pd.Data
                                          **members)
         body = formats.dumps(doc).encode("utf-8")
     elif key == "csv":
-        body = formats.to_csv(gdf).encode("utf-8")
+        body = formats.csv_bytes(formats.to_csv(gdf))  # UTF-8 with a BOM: Excel on Chinese Windows reads it right
     else:
         body = gpkg_bytes({stem.replace("-", "_"): gdf, **dict(extra or {})})
     return body, MIMETYPES[key], f"{stem}.{key}"

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.errors import ValidationError
 from geo.store import is_spatial
 
 FORMATS: tuple[str, ...] = ("table", "json", "geojson", "csv")
@@ -87,6 +88,48 @@ def to_csv(gdf: pd.DataFrame) -> str:
     buf = io.StringIO()
     frame.to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue()
+
+
+#: Encodings of a CSV download (``encoding=``): UTF-8 with a byte-order mark (the default, so that Excel on Chinese
+#: Windows opens it as UTF-8), plain UTF-8 (no BOM) or GB18030 (the Chinese national encoding, a superset of GBK).
+CSV_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "utf-8", "gb18030")
+DEFAULT_CSV_ENCODING = "utf-8-sig"
+
+
+def check_csv_encoding(value: str | None, fmt: str = "csv") -> str:
+    """The encoding of a CSV download from a client's ``encoding`` (None: the default, UTF-8 with a BOM);
+    refused for an unknown encoding, or when ``fmt`` is not csv (it would be ignored)."""
+    text = (value or "").strip()
+    if text and (fmt or "").lower() != "csv":
+        raise ValidationError(f"encoding is for CSV only; drop it or ask for format csv (got {fmt!r})",
+                              field="encoding")
+    if not text:
+        return DEFAULT_CSV_ENCODING
+    for option in CSV_ENCODINGS:
+        if text.lower() == option:
+            return option
+    raise ValidationError(f"unknown encoding {text[:40]!r}; expected one of: {', '.join(CSV_ENCODINGS)}",
+                          field="encoding")
+
+
+def csv_bytes(text: str, encoding: str = DEFAULT_CSV_ENCODING) -> bytes:
+    """CSV text as the bytes of a download: UTF-8 with a BOM (default), plain UTF-8 or GB18030."""
+    return text.encode(check_csv_encoding(encoding))
+
+
+def csv_content_type(encoding: str = DEFAULT_CSV_ENCODING) -> str:
+    """The Content-Type of a CSV download in ``encoding`` (``text/csv`` with its charset)."""
+    return f"text/csv; charset={'gb18030' if check_csv_encoding(encoding) == 'gb18030' else 'utf-8'}"
+
+
+def encode_download(body: bytes, content_type: str, fmt: str, encoding: str | None) -> tuple[bytes, str]:
+    """A data download (``geo.downloads``: CSV as UTF-8 with a BOM) in the client's ``encoding`` (None: as it is),
+    with its Content-Type; ``encoding`` is refused for any format but csv."""
+    key = check_csv_encoding(encoding, fmt)
+    if (fmt or "").lower() != "csv" or encoding is None or not encoding.strip():
+        return body, content_type
+    text = body.decode("utf-8-sig")
+    return csv_bytes(text, key), csv_content_type(key)
 
 
 def to_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:

@@ -39,7 +39,11 @@ def respond(doc: Any, mimetype: str = "application/json", status: int = 200) -> 
 
 
 def _table(gdf, fmt: str, name: str, **members: Any) -> Response:
-    """Send a GeoDataFrame as geojson (default), json records, csv or the compact map encoding."""
+    """Send a GeoDataFrame as geojson (default), json records, csv or the compact map encoding.
+
+    CSV is UTF-8 with a byte-order mark (Excel on Chinese Windows), or as ``encoding`` asks (utf-8, gb18030);
+    ``encoding`` with another format is refused."""
+    encoding = formats.check_csv_encoding(request_args().text("encoding"), fmt)
     if fmt == "geojson":
         return respond(formats.feature_collection(gdf, name=name, **members),
                        "application/geo+json")
@@ -47,7 +51,8 @@ def _table(gdf, fmt: str, name: str, **members: Any) -> Response:
         return respond({"name": name, "crs": "EPSG:4326" if is_spatial(gdf) else None, **members,
                         "features": formats.records(gdf)})
     if fmt == "csv":
-        resp = Response(formats.to_csv(gdf), mimetype="text/csv")
+        resp = Response(formats.csv_bytes(formats.to_csv(gdf), encoding),
+                        content_type=formats.csv_content_type(encoding))
         resp.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         return resp
     if fmt == "compact":
@@ -247,13 +252,17 @@ def corridors() -> Response:
 
 @bp.get("/corridors/<corridor_id>")
 def corridor(corridor_id: str) -> Response:
-    """Standing, chain coverage of one corridor (``as_of``: as the ledger stood that day)."""
+    """Standing, chain coverage of one corridor (``as_of``: as the ledger stood that day): ``chains`` with the
+    coverage of each chain that fits its themes (empty: none is defined for them yet); ``chain`` keeps the
+    battery chain's coverage for every corridor, as before."""
     data = data_as_of(request_args())
     rows = [c for c in standing(data) if c["id"] == corridor_id]
     if not rows:
         raise NotFoundError(f"unknown corridor {corridor_id!r}; expected one of: "
                             f"{', '.join(data.layers['corridors']['id'])}", field="corridor")
-    return respond({**rows[0], "chain": chain.coverage(data.layers, corridor=corridor_id, joined=data.joined)})
+    row = rows[0]
+    return respond({**row, "chains": chain.fitting_coverages(data.layers, corridor_id, row["chains"], data.joined),
+                    "chain": chain.coverage(data.layers, corridor=corridor_id, joined=data.joined)})
 
 
 @bp.get("/chain")

@@ -26,7 +26,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from geo import downloads, exports, filters, params, render
+from geo import downloads, exports, filters, formats, params, render
 from geo.dataset import Dataset as Data
 from geo.errors import ValidationError
 from geo.params import SYSTEMS
@@ -273,4 +273,5 @@ def data_file(fmt: str) -> Response:
     subject = data_subject(data)
     with _spelt_as_sent(subject):
         body, mimetype, name = exports.download(data, subject, key)
+    body, mimetype = formats.encode_download(body, mimetype, key, request.args.get("encoding"))
     return _attach(Response(body, mimetype=mimetype), name)

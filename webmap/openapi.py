@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from geo import chain, downloads, params, render, siting
+from geo import chain, downloads, formats, params, render, siting
 from geo.dataset import Dataset
 from geo.ledger.changes import LEDGER_LAYERS
 from geo.ledger.edits import EDIT_LAYERS
@@ -100,6 +100,10 @@ def _edit_body() -> dict[str, Any]:
 
 
 #: The ledger's time view: the records as they stood at the end of a day (China time).
+#: The encoding of a CSV answer (only with format csv).
+ENCODING = _param("encoding", "CSV only: utf-8-sig (default: UTF-8 with a byte-order mark, which Excel on Chinese "
+                  "Windows opens correctly), utf-8 (no BOM) or gb18030; refused with another format",
+                  _choice(list(formats.CSV_ENCODINGS)))
 AS_OF = _param("as_of", "answer from the ledger as it stood at the end of this day (YYYY-MM-DD, China time); "
                "blank: now", {"type": "string", "pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"})
 
@@ -138,7 +142,7 @@ def _near_params() -> list[dict[str, Any]]:
             _param("feature", "id of a park, project, institution or corridor, or a district code", TEXT),
             _param("radius_km", "radius in km (geodesic)", _number(0, MAX_RADIUS_KM, exclusive=True), True),
             _param("layer", f"layer(s), comma-separated, or all: {', '.join(QUERYABLE_LAYERS)}", TEXT),
-            _param("format", "output format", _choice(["geojson", "json", "csv"])), AS_OF,
+            _param("format", "output format", _choice(["geojson", "json", "csv"])), ENCODING, AS_OF,
             _param("certain_only", "true: only records whose whole possible area lies within the radius",
                    _choice(["true", "false"]))]
 
@@ -213,7 +217,7 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                 "parameters": [_param("layer", "layer name", {"type": "string", "enum": layer_names},
                                       True, "path"), *_filters(),
                                _param("format", "output format; compact = column arrays for the point layers",
-                                      _choice(list(api.FORMATS))), AS_OF],
+                                      _choice(list(api.FORMATS))), ENCODING, AS_OF],
                 "responses": {**layer_out, **_errors(400, 404)}}},
             "/api/features/{id}": {"get": {
                 "summary": "One feature by id with all attributes",
@@ -255,7 +259,8 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
             "/api/near": {"get": near, "post": {
                 **near, "summary": "Buffer query around a polygon sent as the GeoJSON body",
                 "parameters": [p for p in _near_params()
-                               if p["name"] in ("radius_km", "layer", "format", "as_of", "certain_only")],
+                               if p["name"] in ("radius_km", "layer", "format", "encoding", "as_of",
+                                                "certain_only")],
                 "requestBody": _polygon_body(), "responses": {**query_out, **_errors(400, 413)}}},
             "/tiles/{layer}/{z}/{x}/{y}.mvt": {"get": {
                 "summary": "A Mapbox Vector Tile of a point layer: clusters below zoom 13, points from there on",
@@ -283,7 +288,7 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                 "parameters": [*_lonlat(), CRS, _param("feature", "feature id instead of lon/lat", TEXT),
                                _param("layer", "layer", _choice(list(QUERYABLE_LAYERS)), True),
                                _param("k", "how many", _number(1, MAX_K, integer=True, default=5)),
-                               _param("format", "output format", _choice(["geojson", "json", "csv"]))],
+                               _param("format", "output format", _choice(["geojson", "json", "csv"])), ENCODING],
                 "responses": {**query_out, **_errors(400, 404)}}},
             "/api/corridors": {"get": {"summary": "Standing of every corridor against its 2021 target (亿元)",
                                        "parameters": [AS_OF],
@@ -381,7 +386,7 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                                       _choice(layer_names)), *_filters(),
                                *_export_query(), _param("industry", "a site-selection result instead", TEXT),
                                _param("download", "yes/no: an attachment",
-                                      _choice(["0", "1", "true", "false", "yes", "no"]))],
+                                      _choice(["0", "1", "true", "false", "yes", "no"])), ENCODING],
                 "responses": {**_ok("the data file", *(m.split(";")[0] for m in downloads.MIMETYPES.values())),
                               **_errors(400, 404)}}},
             "/healthz": {"get": {"summary": "The process answers",

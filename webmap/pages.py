@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from collections.abc import Mapping
+from typing import Any
 
-from geo import chain, citations, formats
+from flask import Blueprint, Response, current_app, render_template, url_for
+from markupsafe import Markup
+
+from geo import chain, charts, citations, formats
 from webmap import maps
 from webmap.data import current_data, current_settings
 
@@ -91,7 +95,22 @@ def data_overview() -> str:
                 if c in gdf.columns or (c == "source" and "source_title_zh" in gdf.columns)]
         fetch = [*cols, *(SOURCE_CELL if "source" in cols else ())]
         tables.append({"info": info, "columns": cols, "rows": formats.records(gdf, fetch)})
-    return render_template("data.html", tables=tables)
+    return render_template("data.html", tables=tables,
+                           charts=data.cached(("page", "data-charts"), lambda: data_charts(data.layers)))
+
+
+def data_charts(layers: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The data page's charts (SVG that ``geo.charts`` escaped): projects by status, projects and firms by chain
+    link, known project investment by district."""
+    out = []
+    if "projects" in layers:
+        out.append({"id": "chart-status", "svg": Markup(charts.status_chart(charts.projects_by_status(layers["projects"])))})
+    if "projects" in layers and "institutions" in layers:
+        out.append({"id": "chart-chain", "svg": Markup(charts.chain_link_chart(chain.coverage(layers)))})
+    if "projects" in layers and "districts" in layers:
+        rows = charts.investment_by_district(layers["projects"], layers["districts"])
+        out.append({"id": "chart-districts", "svg": Markup(charts.district_investment_chart(rows))})
+    return out
 
 
 @bp.get("/favicon.ico")

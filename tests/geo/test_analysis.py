@@ -108,6 +108,61 @@ def test_city_precision_records_join_corridors_only_when_named(layers):
     assert gong["projects_possibly_in_belt"] > 0
 
 
+def test_standing_keeps_named_belt_and_possible_investment_apart(layers):
+    standing = {c["id"]: c for c in analysis.corridor_standing(layers)}
+    for c in standing.values():
+        # no project named in any plan has a figure: unknown, never 0, whatever lies in the belt
+        assert c["investment_known_cny_100m"] is None and c["share_of_target_known"] is None
+        # 中州时代 phase I (about 140 亿元) is located only to 洛龙区, which every belt crosses: possibly in each
+        assert c["investment_possibly_in_belt_cny_100m"] == 140
+        assert c["investment_possibly_in_belt_cny_100m_qualifier"] == "approx"
+        assert c["projects_possibly_in_belt_with_investment"] == 1
+        # the group is the projects not named in the plan that are possibly in the belt
+        assert (c["projects_possibly_in_belt_with_investment"] + c["projects_possibly_in_belt_without_investment"]
+                == sum(p["membership"] == "possible" for p in c["projects"]))
+        # nothing unnamed lies certainly in a belt: no projects there, so no figure (not 0)
+        assert c["investment_in_belt_cny_100m"] is None and c["projects_in_belt_not_named"] == 0
+        phase1 = next(p for p in c["projects"] if p["id"] == "zhongzhou-shidai-phase-1")
+        assert (phase1["membership"], phase1["investment_cny_100m"], phase1["location_precision"]) == (
+            "possible", 140, "district")
+    ljj = standing["luo-ji-jiao"]
+    assert ljj["projects_without_investment"] == 4 and ljj["projects_by_status"] == {"under_construction": 2,
+                                                                                      "planned": 2}
+    assert sum(ljj["projects_by_status_possibly_in_belt"].values()) == ljj["projects_possibly_in_belt"] - 4  # 4 named
+    mian = standing["luo-mian"]  # 义马广全 is named and certainly in the belt: counted with the named ones
+    assert mian["projects_named"] == 1 and mian["projects_in_belt"] == 1 and mian["projects_in_belt_not_named"] == 0
+    assert mian["projects_by_status_in_belt"] == {}
+
+
+def test_standing_counts_the_city_located_records_apart(layers):
+    standing = {c["id"]: c for c in analysis.corridor_standing(layers)}
+    city_parks = set(layers["parks"].loc[layers["parks"]["location_precision"] == "city", "id"])
+    for c in standing.values():
+        apart = {p["id"] for p in c["parks"] if p["location_precision"] == "city"
+                 and not p["membership"].startswith("named")}
+        assert apart <= city_parks and c["parks_located_to_city"] == len(apart)
+    # every axis starts at the city centre: the city-located parks are possibly in every belt
+    assert standing["luo-ji-jiao"]["parks_located_to_city"] == len(city_parks)
+    assert standing["luo-gong"]["parks_located_to_city"] == len(city_parks) - 1  # 中原节能环保产业园: named there
+
+
+def test_standing_names_the_chains_the_themes_fit(layers):
+    fits = {c["id"]: c["chains"] for c in analysis.corridor_standing(layers)}
+    assert fits["luo-ji-jiao"] == [] and fits["luo-gong"] == [] and fits["luo-ru"] == []
+    # new materials: a related theme of battery materials, graphene and battery foil, not their primary one
+    (mian,) = fits["luo-mian"]
+    assert (mian["chain"], mian["fit"], mian["shared_themes"]) == ("new_energy", "related", ["new-materials"])
+    assert {i["id"] for i in mian["industries"]} == {"battery-materials", "graphene", "battery-foil"}
+
+
+def test_chains_for_themes():
+    assert chain.chains_for_themes("petrochemicals;coal-chemicals") == []
+    (cells,) = chain.chains_for_themes(["battery-cells"])
+    assert cells["fit"] == "primary" and [i["id"] for i in cells["industries"]] == ["battery-cells"]
+    assert chain.chains_for_themes("") == [] and chain.chains_for_themes(None) == []
+    assert chain.chain_name("new_energy") == ("新能源电池产业链", "new-energy battery chain")
+
+
 def test_metro_chain_coverage(layers):
     cov = chain.coverage(layers)
     assert cov["scope"] == "metro"

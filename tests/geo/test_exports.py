@@ -163,7 +163,7 @@ def test_near_download_carries_sources_and_the_buffer(data, tmp_path):
     assert all(interval <= set(f["properties"]) for f in doc["features"])
     assert {"certain", "possible"} <= set(doc["summary"])
     assert doc["summary"]["certain"] + doc["summary"]["possible"] == len(doc["features"])
-    rows = list(csv.DictReader(io.StringIO(exports.download(data, near, "csv")[0].decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(exports.download(data, near, "csv")[0].decode("utf-8-sig"))))
     assert interval <= set(rows[0]) and [r["certainty"] for r in rows] == [
         f["properties"]["certainty"] for f in doc["features"]]
     near_layer = pyogrio.read_dataframe(path, layer="near")
@@ -174,7 +174,7 @@ def test_near_download_carries_sources_and_the_buffer(data, tmp_path):
 
 def test_corridor_download_is_its_parks_and_projects(data, tmp_path):
     body, mimetype, name = exports.download(data, exports.Corridor("luo-mian"), "csv")
-    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert name == "corridor-luo-mian.csv" and mimetype.startswith("text/csv")
     assert {r["layer"] for r in rows} == {"parks", "projects"} and SOURCE_COLUMNS <= set(rows[0])
     spec = exports.map_spec(data, exports.Corridor("luo-mian"))
@@ -188,7 +188,7 @@ def test_site_and_layer_downloads(data):
     doc = json.loads(exports.download(data, exports.Site("battery-materials", top=3), "geojson")[0])
     assert len(doc["features"]) == 3 and doc["industry"]["id"] == "battery-materials" and "weights" in doc
     body, _, name = exports.download(data, exports.Layer("projects", Filters(status=("planned",))), "csv")
-    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert name == "projects-filtered.csv" and rows and {r["status"] for r in rows} == {"planned"}
     with pytest.raises(ValidationError) as err:
         exports.download(data, exports.Layer("projects", Filters(status=("finished",))), "csv")

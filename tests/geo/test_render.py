@@ -294,7 +294,7 @@ def test_layer_downloads_in_three_formats(layers, tmp_path):
     assert mimetype == "application/geo+json" and name == "projects-filtered.geojson"
     assert doc["features"] and {f["properties"]["status"] for f in doc["features"]} == {"planned"}
     body, mimetype, _ = downloads.layer_download(layers, "parks", "csv")
-    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert len(rows) == len(layers["parks"]) and {"lon", "lat", "crs"} <= set(rows[0])
     assert rows[0]["crs"] == "EPSG:4326" and 111 < float(rows[0]["lon"]) < 114
     body, mimetype, name = downloads.layer_download(layers, "belts", "gpkg")

@@ -133,7 +133,7 @@ def test_layer_data_in_three_formats(client, tmp_path):
     assert r.mimetype == "application/geo+json" and doc["type"] == "FeatureCollection"
     assert doc["features"] and {f["properties"]["status"] for f in doc["features"]} == {"planned"}
     r = client.get("/export/data.csv?layer=parks")
-    rows = list(csv.DictReader(io.StringIO(r.data.decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(r.data.decode("utf-8-sig"))))
     assert r.mimetype == "text/csv" and {"lon", "lat", "crs"} <= set(rows[0]) and rows[0]["crs"] == "EPSG:4326"
     assert 'filename="parks.csv"' in r.headers["Content-Disposition"]
     r = client.get("/export/data.gpkg?layer=corridors")
@@ -146,7 +146,7 @@ def test_layer_data_in_three_formats(client, tmp_path):
 def test_query_data_matches_the_api(client, tmp_path):
     api = client.get("/api/near?lon=112.45&lat=34.62&radius_km=10").get_json(force=True)
     r = client.get("/export/data.csv?qlon=112.45&qlat=34.62&qr=10")
-    rows = list(csv.DictReader(io.StringIO(r.data.decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(r.data.decode("utf-8-sig"))))
     assert [row["id"] for row in rows] == [f["id"] for f in api["features"]]
     for row, f in zip(rows, api["features"]):  # the certainty and the interval over where each may lie
         p = f["properties"]
@@ -166,7 +166,7 @@ def test_query_data_matches_the_api(client, tmp_path):
     # the map's "certain only" box (qcertain) narrows the downloads as it narrows /api/near
     certain = client.get("/api/near?lon=112.45&lat=34.62&radius_km=10&certain_only=true").get_json(force=True)
     r = client.get("/export/data.csv?qlon=112.45&qlat=34.62&qr=10&qcertain=true")
-    rows = list(csv.DictReader(io.StringIO(r.data.decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(r.data.decode("utf-8-sig"))))
     assert [row["id"] for row in rows] == [f["id"] for f in certain["features"]] and len(rows) < len(api["features"])
 
 
@@ -176,7 +176,7 @@ SOURCE_COLUMNS = {"source_id", "source_title_zh", "source_title_en", "source_kin
 
 
 def test_downloads_carry_each_records_source(client, tmp_path):
-    rows = list(csv.DictReader(io.StringIO(client.get("/export/data.csv?layer=projects").data.decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(client.get("/export/data.csv?layer=projects").data.decode("utf-8-sig"))))
     youbo = next(r for r in rows if r["id"] == "youbo-battery-foil")
     assert SOURCE_COLUMNS <= set(youbo) and youbo["source_title_zh"] == YOUBO_ITEM
     assert youbo["source_kind"] == "related_item" and youbo["source_published_date"] == ""
@@ -198,7 +198,7 @@ def test_the_register_downloads_as_a_table(client, tmp_path):
     assert r.status_code == 200 and [tuple(x) for x in pyogrio.list_layers(path)] == [("sources", None)]
     got = pyogrio.read_dataframe(path)
     assert "yanshi-observation" in set(got["id"]) and "geometry" not in got
-    rows = list(csv.DictReader(io.StringIO(client.get("/export/data.csv?layer=sources").data.decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(client.get("/export/data.csv?layer=sources").data.decode("utf-8-sig"))))
     assert {r["id"] for r in rows} == set(got["id"]) and "crs" not in rows[0]
     doc = client.get("/export/data.geojson?layer=sources").get_json(force=True)
     assert all(f["geometry"] is None for f in doc["features"]) and "crs" not in doc
