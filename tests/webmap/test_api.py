@@ -129,6 +129,16 @@ def test_layer_filters(client):
     assert len(ids("")) == 14
 
 
+def test_name_search_finds_a_firm_by_its_other_names(client):
+    """data/aliases.csv: 宁德时代 is CATL, whose Luoyang records are named 中州时代."""
+    for layer, expected in [("projects", {"zhongzhou-shidai-phase-1", "zhongzhou-shidai-phase-1-line-1",
+                                          "zhongzhou-shidai-phase-2"}),
+                            ("parks", {"zhongzhou-shidai-base"}), ("institutions", {"zhongzhou-shidai"})]:
+        for q in ("宁德时代", "CATL"):
+            doc = client.get(f"/api/layers/{layer}", query_string={"q": q}).get_json(force=True)
+            assert {f["id"] for f in doc["features"]} == expected, (layer, q)
+
+
 def test_compact_encoding_and_gzip(client):
     r = client.get("/api/layers/projects?format=compact", headers={"Accept-Encoding": "gzip"})
     assert r.headers["Content-Encoding"] == "gzip"
@@ -153,6 +163,9 @@ def test_corridors_and_chain(client):
     # the foil project is located only to 偃师区, which the belt crosses: possibly in it, not present
     assert one["chain"]["scope"] == "corridor" and "foil" in one["chain"]["possible"]
     assert "foil" not in one["chain"]["present"] and "foil" not in one["chain"]["missing"]
+    assert one["chains"] == []  # 洛巩's themes fit no chain of the catalogue: its coverage is not claimed
+    mian = client.get("/api/corridors/luo-mian").get_json()
+    assert [c["chain"] for c in mian["chains"]] == ["new_energy"] and mian["chains"][0]["coverage"]["links"]
     foil = next(link for link in one["chain"]["links"] if link["link_id"] == "foil")
     assert {b["membership"] for b in foil["by"]} == {"possible"}
     metro = client.get("/api/chain").get_json()
@@ -274,7 +287,7 @@ def test_the_register_as_json_csv_and_geojson(client):
     assert doc["crs"] is None and rows["yanshi-observation"]["title_zh"] == YOUBO_ITEM
     assert rows["yanshi-observation"]["item_index"] == 1 and rows["yanshi-observation"]["published_date"] is None
     assert rows["catl-park-2024"]["kind"] == "article" and rows["catl-park-2024"]["item_index"] is None
-    lines = client.get("/api/layers/sources?format=csv").get_data(as_text=True).splitlines()
+    lines = client.get("/api/layers/sources?format=csv").get_data().decode("utf-8-sig").splitlines()
     assert lines[0].split(",")[:3] == ["id", "kind", "title_zh"] and "crs" not in lines[0] and "lon" not in lines[0]
     assert len(lines) == len(rows) + 1
     fc = client.get("/api/layers/sources").get_json(force=True)
