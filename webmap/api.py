@@ -128,8 +128,8 @@ def layer_features(layer: str) -> Response:
 
 @bp.get("/features/<feature_id>")
 def feature(feature_id: str) -> Response:
-    """One feature by id (any layer) with all its attributes, as a GeoJSON Feature."""
-    data = current_data()
+    """One feature by id (any layer) with all its attributes, as a GeoJSON Feature (``as_of``: as it stood then)."""
+    data = data_as_of(request_args())
     layer, row = data.engine.feature(feature_id)
     one = data.layers[layer].loc[[row.name]]
     feat = formats.feature_collection(one)["features"][0]

@@ -31,7 +31,7 @@ from geo.dataset import Dataset as Data
 from geo.errors import ValidationError
 from geo.params import SYSTEMS
 from geo.query import QueryEngine
-from webmap.data import current_data
+from webmap.api import data_as_of, request_args
 
 bp = Blueprint("export", __name__, url_prefix="/export")
 
@@ -232,7 +232,7 @@ def map_file(fmt: str) -> Response:
     output = exports.MapOutput(fmt, size=_one("size") or exports.DEFAULT_SIZE, dpi=_one("dpi"),
                                title=request.args.get("title"))
     _download_wanted()
-    data = current_data()
+    data = _data()
 
     def draw() -> tuple[bytes, render.MapFacts, str]:
         subject = map_subject(data)
@@ -248,6 +248,11 @@ def map_file(fmt: str) -> Response:
     resp.headers["X-Map-Scale-Bar-Km"] = f"{facts.scale_bar.length_km:g}"
     resp.headers["X-Map-CRS"] = facts.crs
     return _attach(resp, f"luoyang-{spec_kind}.{output.fmt}")
+
+
+def _data() -> Data:
+    """The request's snapshot, or (``as_of=YYYY-MM-DD``, the map's time view) the ledger as it stood that day."""
+    return data_as_of(request_args())
 
 
 def data_subject(data: Data) -> exports.Subject:
@@ -269,7 +274,7 @@ def data_file(fmt: str) -> Response:
     """Data of the permalink's state: a layer (``layer=``, with the filters), the buffer query, or a ranking."""
     key = downloads.check_format(fmt)
     _download_wanted()
-    data = current_data()
+    data = _data()
     subject = data_subject(data)
     with _spelt_as_sent(subject):
         body, mimetype, name = exports.download(data, subject, key)

@@ -114,7 +114,8 @@ def _filters() -> list[dict[str, Any]]:
         _param("status", f"statuses, comma-separated: {', '.join(STATUSES)}", TEXT),
         _param("chain_link", "chain links, comma-separated (see /api/chain)", TEXT),
         _param("district", "county or city codes, comma-separated", TEXT),
-        _param("q", "name search (Chinese, English or id)", TEXT),
+        _param("q", "name search: names in Chinese and English, id, firm and partners, and their other names "
+                    "in data/aliases.csv (宁德时代 finds CATL's records)", TEXT),
     ]
 
 
@@ -166,7 +167,7 @@ def _export_query() -> list[dict[str, Any]]:
             _param("qr", "radius of the buffer query (km)", _number(0, MAX_RADIUS_KM, exclusive=True)),
             _param("qlayer", "layers of the buffer query, comma-separated, or all", TEXT),
             _param("qcertain", "true: only the hits certainly within the radius (the map's certain-only box)",
-                   _choice(["true", "false"]))]
+                   _choice(["true", "false"])), AS_OF]
 
 
 def _polygon_body() -> dict[str, Any]:
@@ -222,7 +223,7 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
             "/api/features/{id}": {"get": {
                 "summary": "One feature by id with all attributes",
                 "description": "The ETag header names the record's version: send it as If-Match to edit it.",
-                "parameters": [_param("id", "feature id or district code", id_schema, True, "path")],
+                "parameters": [_param("id", "feature id or district code", id_schema, True, "path"), AS_OF],
                 "responses": {**_ok("a GeoJSON Feature (WGS84) with its ETag", "application/geo+json"),
                               **_errors(404)}},
                 "patch": {
