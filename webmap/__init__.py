@@ -43,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api,
         auth,
         compress,
+        convert,
         corridors,
         data,
         edits,
@@ -71,6 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(site.bp)
     app.register_blueprint(export.bp)
     app.register_blueprint(ogcapi.bp)  # OGC API - Features under /ogcapi
+    app.register_blueprint(convert.bp)  # GET /api/convert (GCJ-02/BD-09 to WGS84), /api/me (user, CSRF token)
     compress.init_app(app)
     security.init_app(app)  # after compress: after_request hooks run in reverse, so it sees the plain HTML
 

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from geo import analysis, chain, charts, style
 from webmap import maps
-from webmap.api import standing
+from webmap.api import data_as_of, request_args, standing
 from webmap.data import current_data
 from webmap.pages import panel, tiles
 
@@ -50,17 +50,20 @@ def city_only(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list
 
 @bp.get("/corridors")
 def corridors() -> str:
-    """Standing of every corridor against its 2021 target, with a chart of the four side by side."""
-    data = current_data()
+    """Standing of every corridor against its 2021 target, with a chart of the four side by side (``as_of``:
+    as the ledger stood that day)."""
+    data = data_as_of(request_args())
     rows = analysis.corridor_standing(data.layers, data.belt_km, radii_km=data.radii_km)
     chart = Markup(charts.corridor_investment_chart(rows, "corridors-investment")) if rows else None
-    return render_template("corridors.html", standing=rows, colors=style.CORRIDOR_COLORS, chart=chart, **_words())
+    return render_template("corridors.html", standing=rows, colors=style.CORRIDOR_COLORS, chart=chart,
+                           as_of=request_args().text("as_of"), **_words())
 
 
 @bp.get("/corridors/<corridor_id>")
 def corridor(corridor_id: str) -> str:
-    """One corridor: standing, projects by status, parks, the chain that fits its theme and its own map."""
-    data = current_data()
+    """One corridor: standing, projects by status, parks, the chain that fits its theme and its own map
+    (``as_of``: as the ledger stood that day)."""
+    data = data_as_of(request_args())
     analysis.corridor(data.layers, corridor_id)  # 404 for unknown ids
     row = next(c for c in standing(data) if c["id"] == corridor_id)
     coverages = chain.fitting_coverages(data.layers, corridor_id, row["chains"], data.joined)
@@ -71,7 +74,8 @@ def corridor(corridor_id: str) -> str:
         projects=projects, projects_city=projects_city, parks=parks, parks_city=parks_city,
         catalogue=[chain.chain_name(k) for k in chain.CHAINS],
         investment_chart=Markup(charts.corridor_investment_chart([row], f"{corridor_id}-investment")),
-        status_chart=Markup(charts.corridor_status_chart(row, f"{corridor_id}-status")), **_words())
+        status_chart=Markup(charts.corridor_status_chart(row, f"{corridor_id}-status")),
+        as_of=request_args().text("as_of"), **_words())
 
 
 @bp.get("/corridors/<corridor_id>/map")

@@ -225,7 +225,7 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                 "description": "The ETag header names the record's version: send it as If-Match to edit it.",
                 "parameters": [_param("id", "feature id or district code", id_schema, True, "path"), AS_OF],
                 "responses": {**_ok("a GeoJSON Feature (WGS84) with its ETag", "application/geo+json"),
-                              **_errors(404)}},
+                              **_errors(400, 404)}},
                 "patch": {
                     "summary": "Edit a record (park, project or institution): some properties, and a point to move it",
                     "description": "One change of the ledger, citing a new source of kind edit. Properties named "
@@ -344,6 +344,19 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                 "parameters": [_param("layer", "the layer", _choice(list(ledger.IMPORT_LAYERS)))],
                 "responses": {**_ok("the template", "application/vnd.openxmlformats-officedocument.spreadsheetml"
                                                      ".sheet", schema=STR), **_errors(400)}}},
+            "/api/convert": {"get": {
+                "summary": "A position in GCJ-02 (AMap/Tencent), BD-09 (Baidu), CGCS2000 or WGS84 as WGS84",
+                "description": "What the map's edit form uses for pasted coordinates: {lon, lat, crs: EPSG:4326, "
+                               "from: {lon, lat, crs}}; the position must lie in the study area.",
+                "parameters": [*_lonlat(what="the position"), _param(
+                    "crs", "system of lon/lat: wgs84 (GPS), gcj02 (AMap/Tencent), bd09 (Baidu), cgcs2000",
+                    _choice(list(params.SYSTEMS), "wgs84"))],
+                "responses": {**_ok("the position in WGS84", "application/json", schema=obj), **_errors(400)}}},
+            "/api/me": {"get": {
+                "summary": "Who the session is: user (null when anonymous), can_edit, and an editor's CSRF token",
+                "description": "Not cached (per user). An editor's session sends csrf_token in the X-CSRFToken "
+                               "header of its writes.",
+                "responses": _ok("the user", "application/json", schema=obj)}},
             "/api/history": {"get": {
                 "summary": "The ledger's change log, oldest first (every import, edit, undo and seed build)",
                 "parameters": [_param("id", "only this record's changes", TEXT),

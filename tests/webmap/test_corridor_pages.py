@@ -162,3 +162,13 @@ def test_a_named_figure_is_shown_beside_the_target_not_added_to_the_belt(tmp_pat
     chart = next(s for s in svgs(html) if s.get("id") == "luo-ji-jiao-investment")
     drawn = [r.get("class") for r in chart.iter("{http://www.w3.org/2000/svg}rect") if r.get("width") != "14"]
     assert sorted(drawn) == ["bar bar-hollow", "bar bar-solid"]
+
+
+def test_corridor_pages_follow_as_of(client):
+    """The time view: the standing as the ledger stood that day, and the page says so."""
+    now = client.get("/corridors").get_data(as_text=True)
+    then = client.get("/corridors?as_of=2024-01-01").get_data(as_text=True)
+    assert "截至 as of 2024-01-01" in then and "截至 as of" not in now
+    one = client.get("/corridors/luo-gong?as_of=2021-07-23")
+    assert one.status_code == 200 and "截至 as of 2021-07-23" in one.get_data(as_text=True)
+    assert client.get("/corridors?as_of=yesterday").status_code == 400

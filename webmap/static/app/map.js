@@ -600,7 +600,7 @@
       scheduleLabels();
       document.body.dataset.loaded = 'true';
     }
-    CM.reload = loadPoints;
+    CM.reload = () => { featureCache.clear(); return loadPoints(); };
 
     function showError(message) {
       const box = $('#cm-error');
@@ -608,15 +608,19 @@
     }
 
     /* -- popups: a card built once the record has loaded, then laid out again (size, pan) --------- */
+    /* records by id and day (the time view asks /api/features with as_of); emptied by every reload, so an
+     * edit or a new data version shows in the next card */
     const featureCache = new Map();
     function fetchFeature(id) {
-      if (!featureCache.has(id)) {
-        featureCache.set(id, getJSON(`${cfg.api}/features/${encodeURIComponent(id)}`).catch((err) => {
-          featureCache.delete(id);
+      const key = `${id}@${state.asOf || ''}`;
+      if (!featureCache.has(key)) {
+        const day = state.asOf ? `?as_of=${encodeURIComponent(state.asOf)}` : '';
+        featureCache.set(key, getJSON(`${cfg.api}/features/${encodeURIComponent(id)}${day}`).catch((err) => {
+          featureCache.delete(key);
           throw err;
         }));
       }
-      return featureCache.get(id);
+      return featureCache.get(key);
     }
     function editButton(p, feat) {
       return el('button', { type: 'button', class: 'cm-edit', dataset: { editId: p.id, layer: p.layer || '' },
@@ -1060,7 +1064,7 @@
     window.CorridorsMap = {
       map,
       state: snapshot,
-      reload: () => loadPoints(),
+      reload: () => CM.reload(),
       onPopup(fn) {
         if (typeof fn !== 'function') throw new TypeError('onPopup takes a function(cardElement, feature)');
         popupHooks.push(fn);
