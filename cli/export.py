@@ -24,6 +24,7 @@ EXAMPLES = """examples:
   python run.py export --out near.pdf --lon 112.45 --lat 34.62 --radius-km 10
   python run.py export --out near.png --feature luo-mian --radius-km 10 --size 1920x1080
   python run.py export --out site.pdf --site battery-materials --top 10  a site ranking
+  python run.py export --out yibin.png --bbox 112.56,34.56,112.72,34.67  the metro map of one view
   python run.py export --out planned.gpkg --layer projects --status planned
   python run.py export --out near.csv --near --lon 112.45 --lat 34.62 --radius-km 10
 """
@@ -65,6 +66,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    "A3-portrait, or pixels like 1920x1080")
     p.add_argument("--dpi", default=300, help="dots per inch of a PNG on paper sizes (default 300)")
     p.add_argument("--date", default=None, help="date printed in the footer (default today)")
+    p.add_argument("--bbox", default=None, metavar="W,S,E,N", help="a map: show this WGS84 box (west,south,east,"
+                   "north degrees, e.g. a browser's view) instead of what the map draws")
     p.add_argument("--store", default=None, help="GeoPackage path or postgresql:// URL to read (default: "
                    "$CORRIDORS_STORE, else $DATABASE_URL, as for build)")
     p.set_defaults(func=run)
@@ -117,8 +120,11 @@ def dataset(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     """Write the map or the data the arguments describe; print what was written."""
     ext = format_of(args.out)
-    output = exports.MapOutput(ext, size=args.size, dpi=args.dpi, title=args.title, date=args.date) \
+    bbox = None if args.bbox is None else exports.parse_bbox(args.bbox, "bbox")
+    output = exports.MapOutput(ext, size=args.size, dpi=args.dpi, title=args.title, date=args.date, extent=bbox) \
         if ext in exports.MAP_FORMATS else None
+    if output is None and bbox is not None:
+        raise ValidationError("--bbox is the extent of a map (.png .svg .pdf), not of data", field="bbox")
     subject = subject_of(args)
     data = dataset(args)
     if output is None:

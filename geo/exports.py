@@ -18,6 +18,9 @@ Subjects (frozen dataclasses; positions WGS84 unless ``system`` says otherwise):
   surface on the map);
 - :class:`Layer`: one layer (or ``belts``, or the register ``sources``) with the filters; data only.
 
+Any map may show a given WGS84 box instead of its subject's own extent (``MapOutput.extent``: what a browser
+shows, so that an export follows the view); a metro map then counts the features inside that box.
+
 No argument parsing, printing or web code: every bad value raises a :class:`~geo.errors.GeoError` naming the
 library's parameter (``radius_km``, ``lon``, ``layer``, ``format``, ``dpi`` …), which a caller may rename to
 what its user wrote (the web says ``qr`` for ``radius_km``).
@@ -25,6 +28,7 @@ what its user wrote (the web says ``qr`` for ``radius_km``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Mapping
@@ -34,7 +38,7 @@ from typing import IO
 import geopandas as gpd
 import pandas as pd
 
-from geo import downloads, mapspecs, render, siting
+from geo import downloads, mapspecs, params, render, siting
 from geo import filters as flt
 from geo.dataset import Dataset
 from geo.errors import ValidationError
@@ -49,6 +53,41 @@ FORMATS: tuple[str, ...] = (*MAP_FORMATS, *DATA_FORMATS)
 DEFAULT_SIZE = "A4-landscape"
 #: Dots per inch of a map unless given: a PNG is for print; an SVG or PDF only rasterises the odd image.
 DEFAULT_DPI: dict[str, int] = {"png": 300, "svg": 150, "pdf": 150}
+#: Longest text of a box (``west,south,east,north``) a client may send.
+MAX_BBOX_CHARS = 200
+#: A box's latitudes: those of Web Mercator (a browser's view), in degrees.
+MAX_BBOX_LAT = 85.0511287798
+
+Box = tuple[float, float, float, float]
+
+
+def parse_bbox(value: object, field: str = "extent") -> Box:
+    """A WGS84 box from ``west,south,east,north`` text (or four numbers): plain decimals, west < east (a box
+    may cross 180°E as a browser's view does: east up to west + 360), south < north within ±85.05°; the part
+    of it a map can draw (``geo.render.DRAWABLE_WGS84``). Errors name ``field``."""
+    if isinstance(value, str):
+        if len(value) > MAX_BBOX_CHARS:
+            raise ValidationError(f"expected at most {MAX_BBOX_CHARS} characters, got {len(value)}", field=field)
+        parts: list[object] = value.split(",")
+    elif isinstance(value, (tuple, list)):
+        parts = list(value)
+    else:
+        parts = []
+    if len(parts) != 4:
+        raise ValidationError("expected four numbers west,south,east,north (WGS84 degrees)", field=field)
+    west, south, east, north = (params.parse_number(v, field) for v in parts)
+    if not (-MAX_BBOX_LAT <= south < north <= MAX_BBOX_LAT):
+        raise ValidationError(f"expected south < north within ±{MAX_BBOX_LAT:.2f}° (WGS84), got south {south:g}, "
+                              f"north {north:g}", field=field)
+    if not (west < east <= west + 360.0 and -540.0 <= west <= 540.0):
+        raise ValidationError(f"expected west < east (degrees, WGS84), got west {west:g}, east {east:g}", field=field)
+    shift = 360.0 * round(((west + east) / 2 - 111.0) / 360.0)  # the copy of the world nearest UTM 49N
+    got = render.clip_extent((west - shift, south, east - shift, north))
+    if got is None:
+        w0, s0, e0, n0 = render.DRAWABLE_WGS84
+        raise ValidationError(f"the box shows nothing a map can draw: maps are drawn in UTM 49N for lon "
+                              f"{w0:g}..{e0:g} and lat {s0:g}..{n0:g} (WGS84)", field=field)
+    return got
 
 
 # -- what is asked ---------------------------------------------------------------------------------------
@@ -120,9 +159,10 @@ Subject = Metro | Corridor | Near | Site | Layer
 class MapOutput:
     """How a map is drawn: ``fmt`` (png, svg, pdf), page ``size`` (A4-landscape, A4-portrait, A3-landscape,
     A3-portrait or pixels like 1920x1080), ``dpi`` (None: ``DEFAULT_DPI`` of the format), ``title`` (None:
-    from the subject) and the ``date`` printed in the footer (None: today).
+    from the subject), the ``date`` printed in the footer (None: today) and the ``extent`` shown (a WGS84 box
+    west, south, east, north, as :func:`parse_bbox` reads it: a browser's view; None: fit the subject).
 
-    Checked when made (format, then page and dpi, then title), so that a map beyond the limits of
+    Checked when made (format, then page and dpi, then title, then extent), so that a map beyond the limits of
     ``geo.render`` is refused before any work."""
 
     fmt: str
@@ -130,6 +170,7 @@ class MapOutput:
     dpi: object = None
     title: str | None = None
     date: str | dt.date | None = None
+    extent: Box | None = None
 
     def __post_init__(self) -> None:
         fmt = render.format_of(None, self.fmt)
@@ -140,6 +181,8 @@ class MapOutput:
         object.__setattr__(self, "size", size)
         object.__setattr__(self, "dpi", dpi)
         object.__setattr__(self, "title", render.check_text(self.title, "title"))
+        if self.extent is not None:
+            object.__setattr__(self, "extent", parse_bbox(self.extent, "extent"))
 
 
 @dataclass
@@ -196,8 +239,22 @@ def _corridor_members(data: Dataset, corridor_id: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
 
 
-def map_spec(data: Dataset, subject: Subject) -> render.MapSpec:
-    """The map of ``subject`` (all WGS84; :func:`geo.render.render_map` draws it in UTM 49N)."""
+def framed(spec: render.MapSpec, extent: Box) -> render.MapSpec:
+    """The spec showing exactly ``extent`` (a WGS84 box: a browser's view), unpadded."""
+    return dataclasses.replace(spec, extent=tuple(extent), pad=0.0, min_extent_km=1.0)
+
+
+def map_spec(data: Dataset, subject: Subject, extent: Box | None = None) -> render.MapSpec:
+    """The map of ``subject`` (all WGS84; :func:`geo.render.render_map` draws it in UTM 49N), showing ``extent``
+    (a WGS84 box) when given, else the subject's own extent (a :class:`Metro`'s, or what it draws)."""
+    spec = _subject_spec(data, subject, extent)
+    if extent is None or isinstance(subject, Metro):  # a metro map frames and cites the view itself
+        return spec
+    return mapspecs.cite(framed(spec, extent), data.layers, within=extent)
+
+
+def _subject_spec(data: Dataset, subject: Subject, extent: Box | None) -> render.MapSpec:
+    """The map of ``subject``; a metro map counts what lies in ``extent`` when given."""
     layers = data.layers
     if isinstance(subject, Near):
         result = near_result(data, subject)
@@ -214,10 +271,9 @@ def map_spec(data: Dataset, subject: Subject) -> render.MapSpec:
     if isinstance(subject, Metro):
         wanted = check_filters(subject.filters, data)
         visible = list(subject.visible) if subject.visible is not None else None
-        spec = mapspecs.metro_map(layers, belts=data.belts, filters=wanted, joined=data.joined, visible=visible)
-        if subject.extent is not None:
-            spec.extent, spec.pad, spec.min_extent_km = tuple(subject.extent), 0.0, 1.0
-        return spec
+        box = extent if extent is not None else subject.extent
+        return mapspecs.metro_map(layers, belts=data.belts, filters=wanted, joined=data.joined, visible=visible,
+                                  extent=box)
     if isinstance(subject, Layer):
         raise ValidationError(f"a layer ({subject.layer!r}) is data: export it as {', '.join(DATA_FORMATS)}; a map "
                               "draws the metro area with the layers shown", field="layer")
@@ -226,8 +282,9 @@ def map_spec(data: Dataset, subject: Subject) -> render.MapSpec:
 
 def draw_map(data: Dataset, subject: Subject, output: MapOutput,
              dest: str | os.PathLike[str] | IO[bytes] | None = None) -> DrawnMap:
-    """Draw the map of ``subject`` as ``output`` says: to ``dest`` (a path or a binary file), or to bytes."""
-    spec = map_spec(data, subject)
+    """Draw the map of ``subject`` as ``output`` says (page, dpi, title, date, extent): to ``dest`` (a path or a
+    binary file), or to bytes."""
+    spec = map_spec(data, subject, output.extent)
     options = {"size": output.size, "dpi": output.dpi, "title": output.title, "date": output.date}
     if dest is None:
         body, facts = render.render_bytes(spec, output.fmt, **options)
@@ -261,6 +318,6 @@ def download(data: Dataset, subject: Subject, fmt: str) -> downloads.Download:
     raise TypeError(f"not an export subject: {subject!r}")
 
 
-__all__ = ["DATA_FORMATS", "DEFAULT_DPI", "DEFAULT_SIZE", "FORMATS", "MAP_FORMATS", "Corridor", "DrawnMap", "Layer",
-           "MapOutput", "Metro", "Near", "Site", "Subject", "check_filters", "download", "draw_map", "map_spec",
-           "near_result", "site_result"]
+__all__ = ["DATA_FORMATS", "DEFAULT_DPI", "DEFAULT_SIZE", "FORMATS", "MAP_FORMATS", "Box", "Corridor", "DrawnMap",
+           "Layer", "MapOutput", "Metro", "Near", "Site", "Subject", "check_filters", "download", "draw_map", "framed",
+           "map_spec", "near_result", "parse_bbox", "site_result"]

@@ -40,7 +40,7 @@ def _chain_links() -> frozenset[str]:
 
 def point_marks(gdf: gpd.GeoDataFrame, layer: str, role: str = "feature", labels: Iterable[str] | None = None,
                 order_start: int = 0) -> gpd.GeoDataFrame:
-    """Marks of a point layer's rows (WGS84): layer, status, chain ring, label, role, ring order."""
+    """Marks of a point layer's rows (WGS84): layer, status, chain ring, label, names, role, ring order."""
     n = len(gdf)
     links = gdf["chain_link"] if "chain_link" in gdf else pd.Series([None] * n, index=gdf.index)
     out = gpd.GeoDataFrame({
@@ -49,6 +49,8 @@ def point_marks(gdf: gpd.GeoDataFrame, layer: str, role: str = "feature", labels
         "status": gdf["status"].to_numpy() if "status" in gdf else np.array([None] * n, dtype=object),
         "chain": links.isin(_chain_links()).to_numpy(),
         "label": list(labels) if labels is not None else [""] * n,
+        "name_zh": gdf["name_zh"].to_numpy() if "name_zh" in gdf else np.array([None] * n, dtype=object),
+        "name_en": gdf["name_en"].to_numpy() if "name_en" in gdf else np.array([None] * n, dtype=object),
         "role": role,
         "order": np.arange(order_start, order_start + n),
     }, geometry=gdf.geometry.to_numpy(), crs=crs.WGS84)
@@ -67,12 +69,14 @@ def _concat_marks(parts: Sequence[gpd.GeoDataFrame]) -> gpd.GeoDataFrame | None:
 CITING_LAYERS: tuple[str, ...] = ("corridors", *POINT_LAYERS)
 
 
-def cite(spec: MapSpec, layers: Mapping[str, Any]) -> MapSpec:
-    """Set ``spec.sources``: the register rows cited by what the map draws (marks, corridor axes, belts)."""
+def cite(spec: MapSpec, layers: Mapping[str, Any], within: Sequence[float] | None = None) -> MapSpec:
+    """Set ``spec.sources``: the register rows cited by what the map draws (marks, corridor axes, belts), only
+    what reaches into the WGS84 box ``within`` when given (a view)."""
     drawn: set[object] = set()
+    box = shapely.box(*within) if within is not None else None
     for frame in (spec.marks, spec.corridors, spec.faint_corridors, spec.belts):
         if frame is not None and "id" in frame:
-            drawn.update(frame["id"])
+            drawn.update(frame["id"] if box is None else frame["id"][frame.intersects(box)])
     source_of: dict[object, object] = {}
     for name in CITING_LAYERS:
         gdf = layers.get(name)
@@ -91,8 +95,10 @@ def _belts(layers: Mapping[str, gpd.GeoDataFrame], belts: gpd.GeoDataFrame | Non
 
 def metro_map(layers: Mapping[str, gpd.GeoDataFrame], *, belts: gpd.GeoDataFrame | None = None,
               filters: Any = None, joined: Mapping[str, gpd.GeoDataFrame] | None = None,
-              visible: Iterable[str] | None = None) -> MapSpec:
-    """The whole metro area, or the web map's view: ``filters`` (geo.filters.Filters) and ``visible`` layers."""
+              visible: Iterable[str] | None = None,
+              extent: tuple[float, float, float, float] | None = None) -> MapSpec:
+    """The whole metro area, or the web map's view: ``filters`` (geo.filters.Filters), ``visible`` layers and,
+    when given, the WGS84 box ``extent`` shown (the subtitle then counts what lies inside it)."""
     from geo import filters as flt
 
     shown = set(VISIBLE_DEFAULT if visible is None else visible)
@@ -115,17 +121,24 @@ def metro_map(layers: Mapping[str, gpd.GeoDataFrame], *, belts: gpd.GeoDataFrame
                    districts=layers["districts"],
                    belts=belt[belt["id"].isin(corridors["id"])] if "belts" in shown else None,
                    corridors=corridors if "corridors" in shown else None, marks=marks, pad=0.02)
-    counts = {n: len(rows(n)) for n in POINT_LAYERS if n in shown}
-    spec.subtitle = " · ".join(f"{style.LAYER_LABELS[n][0]} {c}" for n, c in counts.items())
+    if extent is None:
+        counts = {n: len(rows(n)) for n in POINT_LAYERS if n in shown}
+        spec.subtitle = " · ".join(f"{style.LAYER_LABELS[n][0]} {c}" for n, c in counts.items())
+    else:
+        box = shapely.box(*extent)
+        counts = {n: int(rows(n).intersects(box).sum()) for n in POINT_LAYERS if n in shown}
+        spec.subtitle = "视图内 in view: " + " · ".join(f"{style.LAYER_LABELS[n][0]} {c}" for n, c in counts.items())
+        spec.extent, spec.pad, spec.min_extent_km = tuple(extent), 0.0, 1.0
     if filtered:
         spec.title_zh, spec.title_en, spec.kind = "洛阳都市圈产业走廊 · 筛选", "Luoyang industrial corridors, filtered", "filtered"
         spec.subtitle = "筛选 Filters: " + "; ".join(f"{k}={v}" for k, v in f.as_params().items()) + " · " + spec.subtitle
         if f.district:
             d = layers["districts"]
             chosen = d[d["code"].isin(f.district) | d["city_code"].isin(f.district)]
-            spec.extent, spec.pad = tuple(chosen.total_bounds), 0.15
+            if extent is None:
+                spec.extent, spec.pad = tuple(chosen.total_bounds), 0.15
             spec.focus = shapely.union_all(chosen.geometry.values)
-    return cite(spec, layers)
+    return cite(spec, layers, within=extent)
 
 
 def corridor_map(layers: Mapping[str, gpd.GeoDataFrame], corridor_id: str, *, belts: gpd.GeoDataFrame | None = None,
@@ -270,8 +283,8 @@ def near_map(layers: Mapping[str, gpd.GeoDataFrame], result: Any, *,
         sub.append(f"输入坐标 input {str(q['input_crs']).upper()} → WGS84")
     cols = [("n", "#"), ("name_zh", "名称 name_zh"), ("name_en", "name_en"), ("layer", "类别 layer"),
             ("certainty", "确定性"), ("interval", "距离 km")]
-    notes = ["距离：最近–最远可能距离 · distance: nearest–farthest possible (km); 可能 possible: 仅部分可能位置在内 "
-             "only part of where it may lie is within (e.g. located to a county only)"]
+    notes = [("距离：最近–最远可能距离 · distance: nearest–farthest possible (km); 可能 possible: 仅部分可能位置在内 "
+              "only part of where it may lie is within (e.g. located to a county only)")]
     in_corridors = layers["corridors"]
     spec = MapSpec(f"周边 {radius:g} 公里查询 · {where_zh}", f"Everything within {radius:g} km of {where_en}",
                    " · ".join(sub), kind="near", districts=layers["districts"], corridors=in_corridors,

@@ -55,6 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         pages,
         security,
         site,
+        stylesheet,
         tiles,
     )
 
@@ -71,6 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(tiles.bp)  # /tiles/<layer>/<z>/<x>/<y>.mvt|.json
     app.register_blueprint(site.bp)
     app.register_blueprint(export.bp)
+    app.register_blueprint(stylesheet.bp)  # /app/style.css: geo.style's colours as CSS custom properties
     app.register_blueprint(ogcapi.bp)  # OGC API - Features under /ogcapi
     app.register_blueprint(convert.bp)  # GET /api/convert (GCJ-02/BD-09 to WGS84), /api/me (user, CSRF token)
     compress.init_app(app)

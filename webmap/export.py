@@ -2,8 +2,11 @@
 
 Both take the main map's permalink parameters, so an "export" link is the permalink with another path:
 ``layers``, the filters ``corridor``, ``status``, ``chain_link``, ``district``, ``q``, and a buffer query
-``qlon``/``qlat`` (or ``qfeature``) with ``qr`` km and ``qlayer``; ``lat``/``lon``/``z`` set the extent only
-with ``extent=view`` (the part of that view a UTM 49N map can draw, ``geo.render.DRAWABLE_WGS84``). What is
+``qlon``/``qlat`` (or ``qfeature``) with ``qr`` km and ``qlayer``. The map shows its subject's own extent
+(``extent=auto``, the default) or the browser's view (``extent=view``): the box ``bbox=west,south,east,north``
+(WGS84 degrees, as Leaflet's ``map.getBounds()`` gives it; ``bbox`` alone implies ``extent=view``), else the
+permalink's ``lat``/``lon``/``z`` in a browser of ``VIEW_PX``; either way the part of it a UTM 49N map can draw
+(``geo.render.DRAWABLE_WGS84``), for every kind of map. What is
 drawn: a buffer query if there is one; else a site ranking if ``industry`` is given (the /site parameters);
 else the corridor map if ``corridor`` is the only filter and names one corridor; else the metro area with
 the filters. Map options: ``title`` (at most 200 characters, no control characters; drawn literally, as
@@ -12,6 +15,8 @@ side 320..8000), ``dpi`` (50–600, default 300 for PNG), at most 40 Mpx per map
 ``geo.render``'s ``DPI_RANGE``, ``PIXEL_RANGE``, ``MAX_PAGE_PIXELS``, ``MAX_TEXT_CHARS``), ``download=1`` for
 an attachment (an SVG is always one: shown inline it could run script). Errors name the parameter as sent
 (``qr``, not the query engine's ``radius_km``). Positions are WGS84; maps are drawn in UTM 49N (EPSG:32649).
+A map's response says what it shows: ``X-Map-Extent`` (the drawn frame, WGS84 ``west,south,east,north``),
+``X-Map-Scale``, ``X-Map-Scale-Bar-Km`` and ``X-Map-CRS``; a PNG carries the extent in its text chunks too.
 
 This module only reads the request (:func:`map_subject`, :func:`data_subject`) and builds the response: what
 a map or a download holds is :mod:`geo.exports`' plan, the one ``run.py export`` uses too.
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import math
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -176,27 +182,50 @@ def _query_or_site(data: Data) -> exports.Subject | None:
     return None
 
 
+def map_extent() -> tuple[float, float, float, float] | None:
+    """The WGS84 box the request's map shows (``extent=view``: ``bbox``, else the permalink's lat/lon/z), or
+    None to fit what the map draws (``extent=auto``)."""
+    extent = _one("extent")
+    if extent not in (None, "auto", "view"):
+        raise ValidationError(f"unknown extent {str(extent)[:40]!r}; expected auto or view", field="extent")
+    bbox = _one("bbox")
+    if bbox is not None:
+        if extent == "auto":
+            raise ValidationError("bbox is the view shown: give it with extent=view (or alone), not extent=auto",
+                                  field="bbox")
+        return exports.parse_bbox(bbox, "bbox")
+    if extent == "view":
+        return view_extent(_one("lat"), _one("lon"), _one("z"))
+    return None
+
+
+def map_output(fmt: str) -> exports.MapOutput:
+    """How the request's map is drawn: format, page size, dpi, title and extent, checked before any work."""
+    output = exports.MapOutput(fmt, size=_one("size") or exports.DEFAULT_SIZE, dpi=_one("dpi"),
+                               title=request.args.get("title"))
+    view = map_extent()
+    return output if view is None else replace(output, extent=view)
+
+
 def map_subject(data: Data) -> exports.Subject:
-    """What the request's map shows (see the module docstring), checked in the order the parameters are read."""
-    extent = _one("extent") or "auto"
-    if extent not in ("auto", "view"):
-        raise ValidationError(f"unknown extent {str(_one('extent'))[:40]!r}; expected auto or view", field="extent")
+    """What the request's map shows (see the module docstring), checked in the order the parameters are read;
+    the extent shown is :func:`map_extent`'s."""
     subject = _query_or_site(data)
     if subject is not None:
         return subject
     wanted = _filters(data)
     if len(wanted.corridor) == 1 and wanted.as_params().keys() == {"corridor"}:
         return exports.Corridor(wanted.corridor[0])
-    view = view_extent(_one("lat"), _one("lon"), _one("z")) if extent == "view" else None
     visible = _visible()
-    return exports.Metro(wanted, visible=None if visible is None else tuple(visible), extent=view)
+    return exports.Metro(wanted, visible=None if visible is None else tuple(visible))
 
 
 def build_spec(data: Data) -> render.MapSpec:
     """The map the request asks for (see the module docstring), from the app's layers (WGS84)."""
+    view = map_extent()
     subject = map_subject(data)
     with _spelt_as_sent(subject):
-        return exports.map_spec(data, subject)
+        return exports.map_spec(data, subject, view)
 
 
 def _filters(data: Data) -> filters.Filters:
@@ -228,9 +257,8 @@ def _attach(resp: Response, filename: str) -> Response:
 @bp.get("/map.<fmt>")
 def map_file(fmt: str) -> Response:
     """The map of the permalink's state as PNG, SVG or PDF (title, legend, scale bar, north arrow, sources)."""
-    # the page and the title first: a request beyond the limits is refused before any work
-    output = exports.MapOutput(fmt, size=_one("size") or exports.DEFAULT_SIZE, dpi=_one("dpi"),
-                               title=request.args.get("title"))
+    # the page, the title and the extent first: a request beyond the limits is refused before any work
+    output = map_output(fmt)
     _download_wanted()
     data = _data()
 
@@ -247,6 +275,7 @@ def map_file(fmt: str) -> Response:
     resp.headers["X-Map-Scale"] = f"1:{facts.scale_denominator:.0f}"
     resp.headers["X-Map-Scale-Bar-Km"] = f"{facts.scale_bar.length_km:g}"
     resp.headers["X-Map-CRS"] = facts.crs
+    resp.headers["X-Map-Extent"] = render.extent_text(facts)
     return _attach(resp, f"luoyang-{spec_kind}.{output.fmt}")
 
 

@@ -389,8 +389,10 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                                _param("title", "map title, drawn literally",
                                       {"type": "string", "maxLength": render.MAX_TEXT_CHARS}),
                                *_export_query(), _param("industry", "draw a site-selection result", TEXT),
-                               _param("extent", "auto, or view (the lat/lon/z of the permalink)",
-                                      _choice(["auto", "view"]))],
+                               _param("extent", "auto, or view (bbox, else the lat/lon/z of the permalink)",
+                                      _choice(["auto", "view"])),
+                               _param("bbox", "the view shown: west,south,east,north (WGS84 degrees); implies "
+                                              "extent=view", TEXT)],
                 "responses": {**_ok("the map file", *render.MIMETYPES.values()), **_errors(400, 404)}}},
             "/export/data.{fmt}": {"get": {
                 "summary": "Data download of a layer, query or site result (geojson, csv or gpkg; WGS84)",

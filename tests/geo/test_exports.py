@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 
 import pyogrio
 import pytest
+import shapely
 
-from geo import downloads, exports, mapspecs
+from geo import downloads, exports, mapspecs, render
 from geo.dataset import load_dataset
 from geo.errors import NotFoundError, ValidationError
 from geo.filters import Filters
@@ -147,6 +149,56 @@ def test_draw_map_to_bytes_and_to_a_file(data, tmp_path):
     path = tmp_path / "m.png"
     again = exports.draw_map(data, exports.Corridor("luo-mian"), output, dest=path)
     assert again.body is None and path.read_bytes() == drawn.body
+
+
+# -- the extent shown: a browser's view -------------------------------------------------------------------
+#: 伊滨区 as the web map shows it at lon 112.64, lat 34.615, z 12 (WGS84 west, south, east, north).
+YIBIN = (112.526, 34.520, 112.754, 34.710)
+
+
+def test_parse_bbox_reads_a_view_and_names_the_field():
+    assert exports.parse_bbox("112.526,34.52,112.754,34.71") == YIBIN
+    assert exports.parse_bbox(list(YIBIN)) == YIBIN
+    assert exports.parse_bbox(" 112.5 , 34.5 , 112.7 , 34.7 ") == (112.5, 34.5, 112.7, 34.7)
+    # Leaflet counts past ±180 as one pans round the world: the copy nearest the map's area is taken
+    assert exports.parse_bbox("472.5,34.5,472.7,34.7") == pytest.approx((112.5, 34.5, 112.7, 34.7))
+    # a low zoom's view is clipped to what UTM 49N can draw
+    assert exports.parse_bbox("-180,-85,180,85") == render.DRAWABLE_WGS84
+    for bad in ("112.5,34.5,112.7", "a,b,c,d", "112.7,34.5,112.5,34.7", "112.5,34.7,112.7,34.5", "nan,34,113,35",
+                "１１２,34,113,35", "112,34,113,89", "-80,-50,-60,-40", "1" * 300, "", None, 5):
+        with pytest.raises(ValidationError) as err:
+            exports.parse_bbox(bad, "bbox")
+        assert err.value.field == "bbox", bad
+        assert len(err.value.detail) < 300
+
+
+def test_a_map_output_with_an_extent_shows_it_for_every_kind_of_map(data):
+    output = exports.MapOutput("png", size="800x600", dpi=72, extent="112.526,34.52,112.754,34.71")
+    assert output.extent == YIBIN
+    with pytest.raises(ValidationError) as err:
+        exports.MapOutput("png", extent="112.7,34.5,112.5,34.7")
+    assert err.value.field == "extent"
+    frame = shapely.box(*YIBIN)
+    for subject in (exports.Metro(), exports.Corridor("luo-ru"), exports.Near(radius_km=30, lon=112.45, lat=34.62),
+                    exports.Site("battery-materials", top=5)):
+        drawn = exports.draw_map(data, subject, output)
+        west, south, east, north = drawn.facts.extent_wgs84
+        assert shapely.box(west, south, east, north).contains(frame), subject
+        assert (east - west) < 2 * (YIBIN[2] - YIBIN[0]) and (north - south) < 2 * (YIBIN[3] - YIBIN[1]), subject
+        assert drawn.spec.extent == YIBIN and drawn.spec.pad == 0.0
+    whole = exports.draw_map(data, exports.Metro(), dataclasses.replace(output, extent=None))
+    assert whole.facts.scale_denominator > 5 * drawn.facts.scale_denominator
+
+
+def test_a_metro_view_counts_and_cites_what_it_shows(data):
+    whole = exports.map_spec(data, exports.Metro())
+    view = exports.map_spec(data, exports.Metro(), YIBIN)
+    assert exports.map_spec(data, exports.Metro(extent=YIBIN)).subtitle == view.subtitle  # either way of asking
+    parks = int(data.layers["parks"].intersects(shapely.box(*YIBIN)).sum())
+    assert view.subtitle.startswith(f"视图内 in view: 园区 {parks} · ") and 0 < parks < len(data.layers["parks"])
+    assert not whole.subtitle.startswith("视图内")
+    # the footer cites the sources of what the view draws: a subset of the metro area's
+    assert set(view.sources["id"]) <= set(whole.sources["id"]) and len(view.sources) > 0
 
 
 # -- data ------------------------------------------------------------------------------------------------

@@ -439,3 +439,143 @@ def test_an_empty_ranking_is_a_map_saying_so(layers):
     texts, facts = render_svg(spec)
     assert any("no park within 0.001 km of (112, 34)" in t for t in texts)
     assert facts.table_total == 0 and facts.table_rows == 0
+
+
+# -- cartography: labels in the frame, a free corner for the north arrow, the legend of what is drawn ---------
+#: The 伊滨区 view (WGS84 west, south, east, north), as the web map shows it at lon 112.64, lat 34.615, z 12.
+YIBIN = (112.526, 34.520, 112.754, 34.710)
+
+
+def outside(facts: render.MapFacts) -> list[tuple[str, str]]:
+    """The texts drawn on a map frame whose box leaves the frame (by more than a pixel)."""
+    px = 72.0 / facts.dpi
+    bad = []
+    for label in facts.labels:
+        x, y, w, h = label.box_pt
+        fx, fy, fw, fh = label.frame_pt
+        if x < fx - px or y < fy - px or x + w > fx + fw + px or y + h > fy + fh + px:
+            bad.append((label.kind, label.text))
+    return bad
+
+
+@pytest.mark.parametrize("district, size", [("410329", "A4-landscape"), ("410329", "A4-portrait"),
+                                            ("410326", "A4-portrait"), ("410329", "A3-portrait")])
+def test_a_corridor_label_never_leaves_the_frame(layers, district, size):
+    """A corridor's name went beyond the frame when every place at its axis's end collided or left the map (洛汝
+    on the 伊川县 map): a name goes only where it lies inside the frame, along the visible axis if need be."""
+    spec = mapspecs.metro_map(layers, filters=Filters(district=(district,)))
+    facts = render.render_map(spec, io.BytesIO(), "png", size=size, dpi=50)
+    assert [label for label in facts.labels if label.kind == "corridor"]
+    assert outside(facts) == []
+
+
+@pytest.mark.parametrize("spec_of", [
+    lambda layers: mapspecs.metro_map(layers),
+    lambda layers: mapspecs.metro_map(layers, extent=YIBIN),
+    lambda layers: mapspecs.corridor_map(layers, "luo-gong"),
+    lambda layers: mapspecs.corridor_map(layers, "luo-mian"),
+    lambda layers: mapspecs.near_map(layers, QueryEngine(layers).near(radius_km=10, lon=112.45, lat=34.62)),
+], ids=["metro", "yibin", "luo-gong", "luo-mian", "near"])
+@pytest.mark.parametrize("size", ["A4-landscape", "A3-portrait", "1920x1080"])
+def test_every_label_lies_in_its_frame_and_the_north_arrow_on_no_feature(layers, spec_of, size):
+    spec = spec_of(layers)
+    facts = render.render_map(spec, io.BytesIO(), "png", size=size, dpi=50)
+    assert facts.labels and outside(facts) == []
+    # the north arrow's disc covers no mark and no corridor axis (checked against the spec, not the renderer)
+    north = facts.north_arrow
+    assert north.covers == 0
+    disc = shapely.Point(north.centre_metric).buffer(north.radius_m)
+    x0, y0, x1, y1 = facts.extent_metric
+    assert shapely.box(x0, y0, x1, y1).contains(disc)
+    marks = spec.marks.to_crs("EPSG:32649")
+    shown = marks[marks.within(shapely.box(x0, y0, x1, y1))]
+    if facts.inset is not None:  # the marks of the detail are drawn in the inset, not under the arrow
+        shown = shown[~shown.within(shapely.box(*facts.inset.extent_metric))]
+    assert not shown.intersects(disc).any()
+    for frame in (spec.corridors, spec.faint_corridors):
+        if frame is not None:
+            assert not frame.to_crs("EPSG:32649").intersects(disc).any()
+
+
+def test_the_north_arrow_leaves_a_corner_taken_by_a_feature(layers):
+    """On the 洛渑 map the upper right is crossed by the 洛济焦 axis: the arrow goes to the next free corner."""
+    spec = mapspecs.corridor_map(layers, "luo-mian")
+    facts = render.render_map(spec, io.BytesIO(), "png", size="A4-landscape", dpi=50)
+    _, _, x1, y1 = facts.extent_metric
+    r = facts.north_arrow.radius_m
+    upper_right = shapely.Point(x1 - r * 1.4, y1 - r * 1.7).buffer(r)
+    others = spec.faint_corridors.to_crs("EPSG:32649")
+    assert others.intersects(upper_right).any()  # the usual place is taken
+    assert facts.north_arrow.corner != "upper right" and facts.north_arrow.covers == 0
+
+
+def test_the_legend_lists_only_what_the_view_draws(layers):
+    """Zoomed to 伊滨区 the map shows two of the four corridor axes and a ring of parks, projects and institutions;
+    the legend listed every corridor and status of the metro area."""
+    spec = mapspecs.metro_map(layers, extent=YIBIN)
+    _, facts = render_svg(spec)
+    legend = set(facts.legend)
+    frame = shapely.box(*facts.extent_metric)
+    axes = spec.corridors.to_crs("EPSG:32649")
+    seen = axes[axes.intersects(frame)]
+    assert 0 < len(seen) < len(axes)
+    assert {r.name_zh for r in axes.itertuples() if f"{r.name_zh} {r.name_en}" in legend} == set(seen["name_zh"])
+    # the statuses listed are those of the parks and projects inside the frame; no neighbouring county is shown
+    marks = spec.marks.to_crs("EPSG:32649")
+    inside = marks[marks.within(frame) & marks["layer"].isin(["parks", "projects"])]
+    listed = {s for s, (zh, en) in render.style.STATUS_LABELS.items() if f"{zh} {en}" in legend}
+    assert listed == set(inside["status"]) and 0 < len(listed) < len(render.style.STATUS_LABELS)
+    assert "邻近区县 Neighbouring counties" not in legend and "洛阳市区县 Luoyang counties" in legend
+    # the subtitle counts what lies in the view, not the metro area
+    parks = int(layers["parks"].intersects(shapely.box(*YIBIN)).sum())
+    assert spec.subtitle.startswith(f"视图内 in view: 园区 {parks} · ") and 0 < parks < len(layers["parks"])
+    assert "洛巩\nLuo–Gong" in [label.text for label in facts.labels]  # its axis's end is off the map: named along it
+
+
+def test_the_inset_numbers_its_symbols_and_the_key_names_them(layers):
+    spec = mapspecs.metro_map(layers)
+    texts, facts = render_svg(spec)
+    inset = facts.inset
+    assert inset is not None and inset.marks >= 6 and inset.numbered == inset.marks
+    numbers = [label.text for label in facts.labels if label.kind == "number" and label.frame_pt == inset.box_pt]
+    assert sorted(numbers, key=int) == [str(n) for n in range(1, inset.numbered + 1)]
+    assert facts.table_total == inset.numbered == facts.table_rows  # the key lists every one
+    assert "详图 A 要素 · Features in detail A" in texts
+    marks = spec.marks.to_crs("EPSG:32649")
+    named = marks[marks.within(shapely.box(*inset.extent_metric))]
+    assert set(named["name_zh"]) <= set(texts)  # each symbol of the inset is named in the key
+    assert "编号见详图 A 要素表 Numbers in detail A refer to its table" in facts.legend
+    assert "洛龙区" in texts  # county names are still drawn
+
+
+def test_the_drawing_order_is_enforced():
+    """A canvas's stages run in order: nothing is drawn under a label placed to avoid it."""
+    from geo.render.canvas import MapCanvas, Stage
+    from geo.render.sheet import Sheet
+
+    sheet = Sheet(render.parse_page("A4-landscape", 50))
+    frame = render.fit_frame((600_000.0, 3_800_000.0, 700_000.0, 3_900_000.0), (30.0, 60.0, 500.0, 400.0))
+    canvas = MapCanvas(sheet, (30.0, 60.0, 500.0, 400.0), frame)
+    canvas.enter(Stage.LAYERS)
+    canvas.enter(Stage.LABELS)
+    with pytest.raises(RuntimeError, match="layers must come before"):
+        canvas.enter(Stage.LAYERS)
+
+
+def test_a_png_names_its_extent_and_crs(metro):
+    data, facts = render.render_bytes(metro, "png", dpi=50, date=DATE, title="洛阳 Luoyang")
+    img = Image.open(io.BytesIO(data))
+    west, south, east, north = (float(v) for v in img.text["Extent"].split(" ")[0].split(","))
+    assert (west, south, east, north) == pytest.approx(facts.extent_wgs84, abs=1e-6)
+    assert img.text["Title"] == "洛阳 Luoyang" and "EPSG:32649" in img.text["CRS"]
+    assert render.extent_text(facts) == img.text["Extent"].split(" ")[0]
+
+
+def test_the_public_api_of_geo_render_is_kept():
+    """geo.render became a package of parts; what its importers use is still there."""
+    for name in ("render_map", "render_bytes", "MapSpec", "MapFacts", "Table", "parse_page", "parse_dpi", "check_text",
+                 "format_of", "nice_scale", "spread", "metric_extent", "clip_extent", "fit_frame", "geom_metric",
+                 "POINT_LAYERS", "VISIBLE_DEFAULT", "DRAWABLE_WGS84", "FORMATS", "MIMETYPES", "SIZES", "PAGE_MM",
+                 "DPI_RANGE", "PIXEL_RANGE", "MAX_PAGE_PIXELS", "MAX_TEXT_CHARS", "SOURCES_LABEL", "NO_SOURCES",
+                 "style"):
+        assert hasattr(render, name), name

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import xml.etree.ElementTree as ET
 
 import pyogrio
@@ -117,6 +118,11 @@ def test_site_ranking_map(client):
     ("/export/map.png?qcertain=true", "qr"),
     ("/export/map.png?status=finished", "status"),
     ("/export/map.png?extent=view&z=9", "lat"),
+    ("/export/map.png?bbox=112.5,34.5,112.7", "bbox"),
+    ("/export/map.png?bbox=112.7,34.5,112.5,34.7", "bbox"),
+    ("/export/map.png?bbox=112.5,34.5,112.7,34.7&extent=auto", "bbox"),
+    ("/export/map.png?bbox=-80,-50,-60,-40", "bbox"),
+    ("/export/map.png?extent=all", "extent"),
     ("/export/data.shp?layer=parks", "format"),
     ("/export/data.csv", "layer"),
     ("/export/data.csv?layer=rivers", "layer"),
@@ -407,3 +413,83 @@ def test_exports_and_features_follow_the_time_view(client):
     assert client.get("/export/map.png?as_of=yesterday").get_json()["field"] == "as_of"
     gone = client.get("/api/features/zhongzhou-shidai-phase-1?as_of=2021-07-23")
     assert gone.status_code == 404  # reported in 2024: not in the ledger yet on that day
+
+
+# -- exports follow the view (bbox, X-Map-Extent), the stylesheet of geo.style, the export dialog ----------------
+#: 伊滨区 as the web map shows it at lon 112.64, lat 34.615, z 12 (WGS84 west, south, east, north).
+YIBIN = "112.526,34.52,112.754,34.71"
+
+
+def extent_of(resp) -> tuple[float, ...]:
+    return tuple(float(v) for v in resp.headers["X-Map-Extent"].split(","))
+
+
+def test_bbox_is_the_view_and_the_map_says_what_it_shows(client):
+    """The map page sends its view as bbox (Leaflet's getBounds): the map shows it, not the metro area, and says so
+    in X-Map-Extent and in the PNG's own text chunks."""
+    view = tuple(float(v) for v in YIBIN.split(","))
+    permalink = "lat=34.615&lon=112.64&z=12&layers=belts,corridors,districts,institutions,parks,projects"
+    r = client.get(f"/export/map.png?{permalink}&dpi=50&bbox={YIBIN}")
+    assert r.status_code == 200
+    west, south, east, north = extent_of(r)
+    assert west <= view[0] and south <= view[1] and east >= view[2] and north >= view[3]
+    assert east - west < 2 * (view[2] - view[0]) and north - south < 2 * (view[3] - view[1])
+    img = Image.open(io.BytesIO(r.data))
+    assert img.text["Extent"].startswith(r.headers["X-Map-Extent"]) and "EPSG:32649" in img.text["CRS"]
+    # the same with extent=view (bbox wins over lat/lon/z); the permalink alone still draws the whole area
+    same = client.get(f"/export/map.png?{permalink}&dpi=50&extent=view&bbox={YIBIN}")
+    assert extent_of(same) == extent_of(r)
+    whole = client.get(f"/export/map.png?{permalink}&dpi=50")
+    assert extent_of(whole)[2] - extent_of(whole)[0] > 5 * (east - west)
+    svg = client.get(f"/export/map.svg?{permalink}&bbox={YIBIN}")
+    assert any(t.startswith("视图内 in view: 园区 ") for t in texts(svg))
+
+
+def test_the_view_frames_every_kind_of_map(client):
+    for query in ("corridor=luo-gong", "qlon=112.45&qlat=34.62&qr=30", "industry=battery-materials&top=5"):
+        r = client.get(f"/export/map.png?{query}&dpi=50&extent=view&bbox={YIBIN}")
+        assert r.status_code == 200, query
+        west, south, east, north = extent_of(r)
+        assert west <= 112.526 and east >= 112.754 and east - west < 0.5, query
+        assert south <= 34.52 and north >= 34.71 and north - south < 0.4, query
+        auto = client.get(f"/export/map.png?{query}&dpi=50")
+        assert extent_of(auto) != extent_of(r), query
+
+
+def test_the_stylesheet_is_geo_styles_colours(client):
+    from geo import style
+
+    r = client.get("/app/style.css")
+    assert r.status_code == 200 and r.mimetype == "text/css"
+    css = r.get_data(as_text=True)
+    for status, color in style.STATUS_COLORS.items():
+        assert f"--cm-status-{status}: {color};" in css
+    assert f"--cm-query: {style.QUERY_COLOR};" in css and f"--cm-corridor-luo-gong: {style.CORRIDOR_COLORS['luo-gong']};" in css
+    assert "<" not in css and "url(" not in css
+    again = client.get("/app/style.css", headers={"If-None-Match": r.headers["ETag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize("url, page", [("/", "map"), ("/corridors/luo-gong", "corridor"),
+                                       ("/site?industry=battery-materials&top=5", "site"),
+                                       ("/corridors/luo-gong/map", "map")])
+def test_the_map_corridor_and_site_pages_have_the_export_dialog(client, url, page):
+    html = client.get(url).get_data(as_text=True)
+    start = html.index("<dialog id=\"ex-dialog\"")
+    dialog = html[start:html.index("</dialog>", start)]
+    assert f'data-page="{page}"' in dialog
+    for fmt in ("png", "svg", "pdf"):
+        assert f'name="format" value="{fmt}"' in dialog
+    for size in ("A4", "A3"):
+        assert f'name="paper" value="{size}"' in dialog
+    assert 'name="orientation" value="portrait"' in dialog and 'name="extent" value="view"' in dialog
+    assert '<script src="/static/app/export.js"></script>' in html
+    assert 'href="/app/style.css"' in html and 'href="/static/app/export.css"' in html
+    assert "<script" not in dialog and not re.search(r"\son[a-z]+\s*=", dialog)  # no inline script or handler
+
+
+def test_the_dialog_escapes_the_site_query(client):
+    html = client.get('/site?industry=battery-materials&top=5&x="><script>alert(1)</script>').get_data(as_text=True)
+    start = html.index("<dialog id=\"ex-dialog\"")
+    dialog = html[start:html.index("</dialog>", start)]
+    assert 'data-query="industry=battery-materials&amp;top=5&amp;x=' in dialog and "<script" not in dialog
