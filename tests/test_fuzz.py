@@ -31,7 +31,8 @@ def test_schemathesis_finds_no_failure(store_path: Path, tmp_path: Path) -> None
         env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz_checks", "FUZZ_FORBIDDEN_TEXT": forbidden,
                "PYTHONPATH": str(ROOT)}
         run = subprocess.run(
-            [str(ST), "run", f"{server.base_url}/api/openapi.json", "--max-examples", str(MAX_EXAMPLES),
+            [str(ST), "--config-file", str(ROOT / "tests" / "schemathesis.toml"), "run",
+             f"{server.base_url}/api/openapi.json", "--max-examples", str(MAX_EXAMPLES),
              "--seed", "20261130", "--workers", "1", "--exclude-checks", "positive_data_acceptance",
              "--request-timeout", "30", "--no-color", "--report-dir", str(tmp_path / "report")],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)

@@ -59,8 +59,11 @@ def _errors(*codes: int) -> dict[str, Any]:
         413: "the request body is larger than the service accepts",
         503: "the data store is missing or damaged: the message says how to rebuild it",
     }
-    return {str(c): {"description": meaning[c], "content": {"application/json": {"schema": ERROR_REF}}}
-            for c in (*codes, 503)}
+    out: dict[str, Any] = {str(c): {"description": meaning[c], "content": {"application/json": {"schema": ERROR_REF}}}
+                           for c in (*codes, 503)}
+    # refused by the HTTP server itself, before the app (gunicorn's limit_request_line, its maximum)
+    out["414"] = {"description": "the request line is longer than 8190 bytes: send fewer or shorter parameters"}
+    return out
 
 
 def _ok(description: str, *media: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
