@@ -119,7 +119,7 @@ def _cmd_corridors(args: argparse.Namespace) -> int:
     from geo import analysis, formats
 
     data = _dataset(args)
-    rows = analysis.corridor_standing(data.layers, data.belt_km, radii_km=data.radii_km)
+    rows = analysis.corridor_standing(data.layers, data.belt_km, joined_layers=data.joined)
     if args.format == "json":
         print(formats.dumps(rows))
         return 0

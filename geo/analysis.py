@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -112,15 +112,18 @@ def corridor_ids_of(layers: Mapping[str, gpd.GeoDataFrame], layer: str) -> pd.Se
 
 
 def joined(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | None = None, *,
-           radii_km: Mapping[str, float] | None = None) -> dict[str, gpd.GeoDataFrame]:
+           radii_km: Mapping[str, float] | None = None,
+           possible: Callable[[str], PossibleAreas] | None = None) -> dict[str, gpd.GeoDataFrame]:
     """Return copies of the point layers with ``county_code``, ``belt_ids`` (certainly in),
-    ``belt_ids_possible`` (possibly in) and ``plan_corridor_id`` added (WGS84)."""
+    ``belt_ids_possible`` (possibly in) and ``plan_corridor_id`` added (WGS84). ``possible`` gives a layer's
+    possible areas when they are built already (``QueryEngine.possible``)."""
     belts = corridor_belts(layers["corridors"], belt_km)
     out = {}
     for name in POINT_LAYERS:
         gdf = layers[name].copy()
         gdf["county_code"] = district_of(gdf, layers["districts"])
-        areas = PossibleAreas(gdf, layers["districts"], radii_km).geometries(np.asarray(gdf.geometry.values))
+        areas = (possible(name) if possible is not None else PossibleAreas(gdf, layers["districts"], radii_km)
+                 ).geometries(np.asarray(gdf.geometry.values))
         gdf["belt_ids"], gdf["belt_ids_possible"] = belts_of(gdf, belts, areas)
         gdf["plan_corridor_id"] = corridor_ids_of(layers, name)
         if name == "projects":
@@ -188,7 +191,8 @@ def _member_records(rows: pd.DataFrame, extra: tuple[str, ...] = ()) -> list[dic
 
 
 def corridor_standing(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | None = None, *,
-                      radii_km: Mapping[str, float] | None = None) -> list[dict[str, object]]:
+                      radii_km: Mapping[str, float] | None = None,
+                      joined_layers: Mapping[str, gpd.GeoDataFrame] | None = None) -> list[dict[str, object]]:
     """Per corridor: target vs known project investment (亿元) of projects named in the plan, of other projects
     certainly in the belt and of projects possibly in it (kept apart, never added), projects by status, parks
     (named, certainly and possibly in the belt, counted apart), the chains its themes fit, districts crossed
@@ -200,7 +204,7 @@ def corridor_standing(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | N
     from geo import chain  # geo.chain imports this module
 
     km = DEFAULT_BELT_KM if belt_km is None else check_belt_km(belt_km)
-    j = joined(layers, km, radii_km=radii_km)
+    j = joined_layers if joined_layers is not None else joined(layers, km, radii_km=radii_km)
     districts = layers["districts"]
     geod = crs.geod()
     out = []

@@ -28,6 +28,7 @@ import pandas as pd
 
 from geo import style
 from geo.analysis import known_investment
+from geo.fonts import text_width_em
 from geo.formats import QUALIFIER_LABELS
 
 #: Width of every chart's viewBox (px); the page scales it to its column.
@@ -124,8 +125,8 @@ def nice_ticks(top: float, integer: bool = False, most: int = 6) -> list[float]:
 
 
 def text_width(text: str, size: float) -> float:
-    """About how wide ``text`` is (px) at font ``size``: CJK and full-width characters take 1 em, others 0.56 em."""
-    return sum(size if "\u2e80" <= ch <= "\uffef" else 0.56 * size for ch in text)
+    """About how wide ``text`` is (px) at font ``size`` (:func:`geo.fonts.text_width_em` ems)."""
+    return text_width_em(text) * size
 
 
 def wrap(text: str, width: float, size: float, most: int | None = None) -> list[str]:

@@ -135,8 +135,8 @@ class Dataset:
         self.belt_km = belt_km
         self.radii_km = dict(radii_km or {})
         self.belts = analysis.corridor_belts(self.spatial["corridors"], belt_km)
-        self.joined = analysis.joined(self.spatial, belt_km, radii_km=self.radii_km)
         self.engine = QueryEngine(self.spatial, finder=finder, radii_km=self.radii_km)
+        self.joined = analysis.joined(self.spatial, belt_km, radii_km=self.radii_km, possible=self.engine.possible)
         self.memo = Memo()
 
     def layer(self, name: str) -> Layer:

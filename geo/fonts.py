@@ -85,3 +85,8 @@ def register_cjk_font() -> str:
 def font_families() -> list[str]:
     """The ``font.family`` list for the maps: the CJK font first, DejaVu Sans for any symbol it lacks."""
     return [register_cjk_font(), "DejaVu Sans"]
+
+
+def text_width_em(text: str) -> float:
+    """Rough width of a text in ems: CJK and full-width characters 1 em, others 0.56 em (WenQuanYi Micro Hei)."""
+    return sum(1.0 if "\u2e80" <= ch <= "\uffef" else 0.56 for ch in text)

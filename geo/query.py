@@ -155,7 +155,9 @@ class QueryEngine:
     def possible(self, layer: str) -> PossibleAreas:
         """The possible areas of a layer's records, built on first use."""
         if layer not in self._possible:
-            self._possible[layer] = PossibleAreas(self.index(layer).gdf, self.layers.get("districts"), self.radii_km)
+            if layer not in self.layers:
+                self.index(layer)  # NotFoundError naming the layers
+            self._possible[layer] = PossibleAreas(self.layers[layer], self.layers.get("districts"), self.radii_km)
         return self._possible[layer]
 
     def possible_area(self, feature_id: str) -> tuple[str, pd.Series, shapely.Geometry]:

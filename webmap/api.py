@@ -235,7 +235,7 @@ def standing(data: Dataset) -> list[dict[str, Any]]:
     corridors = data.layers["corridors"].set_index("id")
     cols = [c for c in ("source_id", *citations.source_columns()) if c in corridors.columns]
     out = []
-    for row in corridor_standing(data.layers, data.belt_km, radii_km=data.radii_km):
+    for row in corridor_standing(data.layers, data.belt_km, joined_layers=data.joined):
         cited = {c: formats.plain(corridors.at[row["id"], c]) for c in cols}
         out.append({**row, **cited})
     return out

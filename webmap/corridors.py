@@ -53,7 +53,7 @@ def corridors() -> str:
     """Standing of every corridor against its 2021 target, with a chart of the four side by side (``as_of``:
     as the ledger stood that day)."""
     data = data_as_of(request_args())
-    rows = analysis.corridor_standing(data.layers, data.belt_km, radii_km=data.radii_km)
+    rows = analysis.corridor_standing(data.layers, data.belt_km, joined_layers=data.joined)
     chart = Markup(charts.corridor_investment_chart(rows, "corridors-investment")) if rows else None
     return render_template("corridors.html", standing=rows, colors=style.CORRIDOR_COLORS, chart=chart,
                            as_of=request_args().text("as_of"), **_words())

@@ -13,6 +13,7 @@ import numpy as np
 import shapely
 
 from geo import style
+from geo.fonts import text_width_em
 from geo.render.geometry import line_parts
 
 
@@ -98,11 +99,6 @@ def remove_text(t: Any) -> None:
     """Remove a halo text and its halo."""
     t.halo.remove()
     t.remove()
-
-
-def text_width_em(text: str) -> float:
-    """Rough width of a text in ems: CJK characters 1 em, others 0.56 em (WenQuanYi Micro Hei)."""
-    return sum(1.0 if "\u2e80" <= ch <= "\uffef" else 0.56 for ch in text)
 
 
 def fit_text(text: object, width_pt: float, size_pt: float) -> str:

@@ -30,25 +30,7 @@
     geometry: ['位置', 'position'],
   };
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v == null || v === false) continue;
-      if (k === 'class') node.className = v;
-      else if (k === 'dataset') Object.assign(node.dataset, v);
-      else node.setAttribute(k, v === true ? '' : v);
-    }
-    for (const child of children.flat()) {
-      if (child == null || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-  function bi(zh, en, sep) {
-    const CM = window.CorridorMap;
-    if (CM && typeof CM.bi === 'function') return CM.bi(zh, en, sep);
-    return el('span', { class: 'cm-bi' }, el('span', { class: 'zh' }, zh), ' ', el('span', { class: 'en' }, en));
-  }
+  const { el, bi } = window.CorridorDom;  // dom.js, loaded just before
   const blank = (v) => v == null || v === '';
   const has = (obj, key) => obj != null && Object.prototype.hasOwnProperty.call(obj, key);
 

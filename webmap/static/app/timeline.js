@@ -32,26 +32,7 @@
   const indexOf = (day) => Math.round((dayMs(day) - dayMs(first)) / DAY_MS);
   const dayAt = (i) => addDays(first, i);
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v == null || v === false) continue;
-      if (k === 'class') node.className = v;
-      else if (k === 'dataset') Object.assign(node.dataset, v);
-      else node.setAttribute(k, v === true ? '' : v);
-    }
-    for (const child of children.flat()) {
-      if (child == null || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-  /* both languages side by side (map.js's bi when loaded: .zh / .en spans the language switch shows or hides) */
-  function bi(zh, en, sep) {
-    const CM = window.CorridorMap;
-    if (CM && typeof CM.bi === 'function') return CM.bi(zh, en, sep);
-    return el('span', { class: 'cm-bi' }, el('span', { class: 'zh' }, zh), ' ', el('span', { class: 'en' }, en));
-  }
+  const { el, bi } = window.CorridorDom;  // dom.js, loaded just before
 
   /* the day the slider shows (null: now) */
   const shownDay = () => (+range.value >= +range.max ? null : dayAt(+range.value));
