@@ -42,7 +42,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -782,17 +782,34 @@ def items(data: Dataset, name: str, args: Mapping[str, Sequence[str]], base: str
 
 @dataclass
 class ItemResult:
-    """One feature: the GeoJSON text, the record and its geometry (CRS84) for an HTML page."""
+    """One feature: the GeoJSON text; the record, its geometry (CRS84) and links for an HTML page, made on
+    first use (a JSON answer needs only the text)."""
 
     text: str
     crs: Crs
-    record: dict[str, Any]
-    geometry: dict[str, Any] | None
-    links: list[dict[str, str]]
+    prep: Prepared
+    row: int
+    base: str
+
+    @cached_property
+    def record(self) -> dict[str, Any]:
+        """The feature's properties with its id first."""
+        return {"id": self.prep.ids[self.row], **json.loads(self.prep.properties(self.row))}
+
+    @cached_property
+    def geometry(self) -> dict[str, Any] | None:
+        """The feature's geometry as a GeoJSON mapping, in CRS84."""
+        geom84 = self.prep.geoms[self.row]
+        return None if geom84 is None else json.loads(shapely.to_geojson(geom84))
+
+    @cached_property
+    def links(self) -> list[dict[str, str]]:
+        """The feature's links (self, alternate, collection, map page, source)."""
+        return _feature_links(self.base, self.prep, self.row)
 
 
 def item(data: Dataset, name: str, feature_id: str, args: Mapping[str, Sequence[str]], base: str) -> ItemResult:
-    """One feature of a collection by its id (404 when unknown)."""
+    """One feature of a collection by its id (404 when unknown); its geometry in the ``crs`` asked for."""
     prep = prepare(data, name)
     _check_params(args, ITEM_PARAMS)
     crs = parse_crs(_one(args, "crs"), "crs")
@@ -800,11 +817,7 @@ def item(data: Dataset, name: str, feature_id: str, args: Mapping[str, Sequence[
     if row is None:
         raise not_found(f"no feature {feature_id!r} in collection {name!r}")
     geometry = _geometry_texts(prep, np.array([row]), crs)[0]
-    links = _feature_links(base, prep, row)
-    text = _feature_text(base, prep, row, geometry)
-    geom84 = prep.geoms[row]
-    return ItemResult(text, crs, {"id": feature_id, **json.loads(prep.properties(row))},
-                      None if geom84 is None else json.loads(shapely.to_geojson(geom84)), links)
+    return ItemResult(_feature_text(base, prep, row, geometry), crs, prep, row, base)
 
 
 # --------------------------------------------------------------------------------------------- OpenAPI

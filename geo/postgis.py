@@ -87,6 +87,8 @@ _TEXT_SQL = {"text", "character varying", "character"}
 #: are closed when returned, so a smaller pool would open and close one for many requests.
 POOL_SIZE = 4
 POOL_OVERFLOW = 2
+#: Seconds after which a pooled connection is closed and replaced rather than reused.
+POOL_RECYCLE_S = 1800
 #: Stores with an open pool, so a test session can close them all before its cluster stops.
 _OPEN_STORES: weakref.WeakSet[PostGISStore] = weakref.WeakSet()
 
@@ -147,7 +149,12 @@ class PostGISStore:
 
     @property
     def _engine(self) -> sa.Engine:
-        """The store's engine, made on first use: a small pool, each connection pinged before use."""
+        """The store's engine, made on first use: a small pool of connections.
+
+        Connections are not pinged before use (a round trip on every request): one the server dropped
+        fails its first statement, which invalidates the pool, and :meth:`_locked` and
+        :meth:`data_version` then try once more on a fresh connection; ``pool_recycle`` retires
+        connections before a firewall or server timeout silently drops them."""
         with self._engine_lock:
             if self._engine_obj is not None and self._engine_pid != os.getpid():
                 # forked: leave the parent's connections to the parent, open our own
@@ -155,7 +162,7 @@ class PostGISStore:
                 self._engine_obj = None
             if self._engine_obj is None:
                 self._engine_obj = sa.create_engine(self._sa_url, poolclass=QueuePool, pool_size=POOL_SIZE,
-                                                    max_overflow=POOL_OVERFLOW, pool_pre_ping=True,
+                                                    max_overflow=POOL_OVERFLOW, pool_recycle=POOL_RECYCLE_S,
                                                     pool_timeout=30)
                 self._engine_pid = os.getpid()
                 _OPEN_STORES.add(self)
@@ -200,18 +207,35 @@ class PostGISStore:
         under READ COMMITTED each statement sees what was committed when it started, so without the
         lock a write committed between the two could swap the table under the cached columns. The
         lock costs one round trip on a pooled connection; a write waits for the reads holding it."""
+        conn, transaction = self._locked(write)
+        try:
+            with conn, transaction:
+                yield conn
+        except sa.exc.DBAPIError:
+            self._meta = None  # e.g. the schema dropped behind our back: look everything up again
+            raise
+
+    def _locked(self, write: bool, *, retry: bool = True) -> tuple[Connection, sa.RootTransaction]:
+        """A pooled connection in a new transaction that holds the advisory lock.
+
+        A connection the server dropped (a restart, an idle timeout) fails on the lock statement,
+        before anything was done on it: SQLAlchemy then invalidates the pool's older connections, and
+        a fresh one is tried once."""
         try:
             conn = self._engine.connect()
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot connect to the PostGIS store {self.path}: {exc.orig}",
                              file=self.path) from None
+        lock = "pg_advisory_xact_lock" if write else "pg_advisory_xact_lock_shared"
         try:
-            with conn, conn.begin():
-                lock = "pg_advisory_xact_lock" if write else "pg_advisory_xact_lock_shared"
-                conn.execute(sa.text(f"SELECT {lock}(:key)"), {"key": LOCK_KEY})
-                yield conn
-        except sa.exc.DBAPIError:
-            self._meta = None  # e.g. the schema dropped behind our back: look everything up again
+            transaction = conn.begin()
+            conn.execute(sa.text(f"SELECT {lock}(:key)"), {"key": LOCK_KEY})
+            return conn, transaction
+        except sa.exc.DBAPIError as exc:
+            conn.close()
+            if retry and exc.connection_invalidated:
+                return self._locked(write, retry=False)
+            self._meta = None
             raise
 
     def _has_store(self, conn: Connection) -> bool:
@@ -301,7 +325,7 @@ class PostGISStore:
                     if row is not None and row[0] is not None:
                         return str(row[0])
                 except psycopg.Error:
-                    raw.invalidate()
+                    raw.invalidate()  # the long way below tries a fresh connection
                 finally:
                     raw.close()
         with self._connect() as conn:

@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 DATABASE = "corridors"
 SUPERUSER = "postgres"
@@ -145,9 +146,21 @@ if __name__ == "__main__":  # python tests/postgis_cluster.py: start one, print 
 
 def database_url(url: str, name: str) -> str:
     """The URL of database ``name`` in the cluster of ``url``."""
-    from urllib.parse import urlsplit, urlunsplit
-
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def drop_connections(url: str) -> int:
+    """Terminate every server process of the database of ``url`` (as a restart or an idle timeout would)."""
+    import sqlalchemy as sa
+
+    name = urlsplit(url).path.lstrip("/")
+    admin = sa.create_engine(database_url(url, "postgres").replace("postgresql:", "postgresql+psycopg:", 1),
+                             poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        dropped = conn.execute(sa.text("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
+                                       "FROM pg_stat_activity WHERE datname = :name"), {"name": name}).scalar_one()
+    admin.dispose()
+    return int(dropped)
 
 
 def new_database(url: str, name: str, template: str | None = None) -> str:

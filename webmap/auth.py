@@ -56,6 +56,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -335,10 +336,24 @@ def secret_key(instance_path: str | os.PathLike[str]) -> str:
     return key
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signer made once per key instead of on every request."""
+
+    _signer: tuple[tuple[Any, ...], Any] | None = None  # (the keys, their signer)
+
+    def get_signing_serializer(self, app: Flask) -> Any:
+        """The signer of the app's current key (and its fallbacks), kept until the key changes."""
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if self._signer is None or self._signer[0] != keys:
+            self._signer = (keys, super().get_signing_serializer(app))
+        return self._signer[1]
+
+
 def init_app(app: Flask) -> None:
     """Sessions, logins, tokens and CSRF for the app (call after ``data.init_app``)."""
     settings = app.extensions["settings"]
     app.secret_key = settings.secret_key or secret_key(app.instance_path)
+    app.session_interface = _SessionInterface()
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     secure = bool(app.config.get("SESSION_COOKIE_SECURE")) or _truthy(

@@ -126,6 +126,7 @@ def html_policy(script_hashes: Iterable[str], *, tiles: str | None = None, frama
     ])
 
 
+@lru_cache(maxsize=64)
 def resource_policy(mimetype: str, *, framable: bool = False) -> str:
     """The policy of anything but HTML: load nothing, run nothing (a PDF keeps its viewer)."""
     ancestors = ("frame-ancestors", ["'self'" if framable else "'none'"])

@@ -24,7 +24,7 @@ from geo.dataset import content_version
 from geo.errors import NotFoundError, StoreError
 from geo.postgis import SCHEMA, PostGISStore
 from geo.store import GeoPackageStore, Update, is_spatial, open_store
-from tests.postgis_cluster import new_database
+from tests.postgis_cluster import drop_connections, new_database
 
 SPATIAL = ["districts", "corridors", "parks", "projects", "institutions"]
 _numbers = itertools.count()
@@ -303,3 +303,19 @@ def test_a_store_closes_its_pool_and_opens_it_again(postgis, real_layers):
     with postgis as same:
         assert same is postgis
     assert postgis._engine_obj is None
+
+
+def test_connections_the_server_dropped_are_replaced_without_a_failed_call(postgis, fresh_postgis_url, real_layers):
+    """No ping before each use: a dropped connection fails its first statement and a fresh one is taken."""
+    postgis.write(real_layers)
+    version = postgis.data_version()
+    with ThreadPoolExecutor(4) as pool:  # several connections in the pool, all about to be dropped
+        list(pool.map(lambda _: postgis.read("parks"), range(8)))
+    assert _engine(postgis).pool.checkedin() >= 2
+    assert drop_connections(fresh_postgis_url) >= 2
+    assert postgis.data_version() == version  # the fast path's connection was dead: the long way answers
+    assert drop_connections(fresh_postgis_url) >= 1
+    assert len(postgis.read("parks")) == len(real_layers["parks"])
+    assert drop_connections(fresh_postgis_url) >= 1
+    postgis.update(lambda layers: Update(replace={"parks": layers["parks"].head(3)}))  # a write too
+    assert postgis.data_version() != version
