@@ -37,7 +37,10 @@ is not the limit), for ``--seconds`` (10) after an untimed ``--warmup`` (3 s) of
 the first case every worker is made to load its data (2 x workers x threads requests at once). Cases:
 ``items?bbox=<0.1 x 0.1 degree box>&limit=100&f=json`` with random boxes inside the data's extent, and
 ``items/{id}?f=json`` with random existing ids; each client draws the same sequence for both servers. No
-``Accept-Encoding`` is sent (neither server compresses then). Printed per run: requests, req/s, p50/p95
+``Accept-Encoding`` is sent (neither server compresses then). ``--load wrk`` drives the same clients
+(one keep-alive connection each, the same paths) with Debian's ``wrk`` instead (installed when missing):
+written in C, it takes a fifth of the Python clients' CPU, which on a 2-core machine otherwise competes
+with the server under test; its latencies are wrk's percentiles. Printed per run: requests, req/s, p50/p95
 latency, errors (non-200 or exceptions), mean answer size, server CPU (master and workers, from
 ``/proc``) per request, the database's CPU per request on PostGIS, and the client's CPU. Then a table of
 ours/pygeoapi throughput ratios against the 3x goal.
@@ -50,7 +53,7 @@ here (servers, the cluster, the temporary folder) is stopped and removed at the 
 
 Usage: python bench/ogcapi.py [--n 100000] [--seconds 10] [--clients 8,32] [--workers 2] [--threads 4]
                               [--stores gpkg,postgis] [--servers ours,pygeoapi] [--warmup 3] [--seed 7]
-                              [--client-processes 2] [--pygeoapi-venv PATH]
+                              [--client-processes 2] [--load python|wrk] [--pygeoapi-venv PATH]
 """
 
 from __future__ import annotations
@@ -373,12 +376,21 @@ class Run:
     client_cpu_s: float = 0.0
     server_cpu_s: float = 0.0
     db_cpu_s: float | None = None
+    #: Answers and latency percentiles (ms) when the load tool reports only those (wrk), not each latency.
+    answers: int | None = None
+    percentiles_ms: dict[float, float] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return len(self.latencies) if self.answers is None else self.answers
 
     @property
     def rate(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
+        return self.count / self.seconds if self.seconds else 0.0
 
     def pct(self, q: float) -> float:
+        if q in self.percentiles_ms:
+            return self.percentiles_ms[q]
         return float(np.percentile(self.latencies, q)) * 1000 if self.latencies else float("nan")
 
 
@@ -440,6 +452,78 @@ def _client_process(host: str, port: int, path_lists: list[list[str]], start: fl
                "errors": dict(sum((o.get("errors", collections.Counter()) for o in outs), collections.Counter())),
                "bytes": sum(o.get("bytes", 0) for o in outs), "last": max(o.get("last", start) for o in outs),
                "cpu": usage.ru_utime + usage.ru_stime})
+
+
+#: wrk's Lua script: each of its threads walks the clients' paths from its own offset; at the end one line of JSON.
+WRK_SCRIPT = """
+local paths = {}
+for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
+local threads, next_id = {}, 0
+function setup(thread)
+  thread:set("offset", next_id * 4096)
+  next_id = next_id + 1
+  threads[#threads + 1] = thread
+end
+function init(args) i = offset or 0; bytes = 0; bad = 0 end
+function request()
+  i = i + 1
+  return wrk.format("GET", paths[(i % #paths) + 1])
+end
+function response(status, headers, body)
+  if status == 200 then bytes = bytes + #body else bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local b, n = 0, 0
+  for _, t in ipairs(threads) do b = b + t:get("bytes"); n = n + t:get("bad") end
+  local e = summary.errors
+  io.write(string.format('BENCH {"requests": %d, "duration_us": %d, "bytes": %d, "p50_us": %d, "p95_us": %d, '
+    .. '"non200": %d, "connect": %d, "read": %d, "write": %d, "timeout": %d}\\n', summary.requests,
+    summary.duration, b, latency:percentile(50), latency:percentile(95), n, e.connect, e.read, e.write, e.timeout))
+end
+"""
+
+
+def ensure_wrk() -> str:
+    """The path of ``wrk`` (Debian's package, installed here when missing and we are root)."""
+    found = shutil.which("wrk")
+    if found is None and os.geteuid() == 0:
+        _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"], timeout=600)
+        found = shutil.which("wrk")
+        if found is None:
+            _run(["apt-get", "update", "-qq"], timeout=600)
+            _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"], timeout=600)
+            found = shutil.which("wrk")
+    if found is None:
+        raise SystemExit("--load wrk needs wrk (apt-get install wrk)")
+    return found
+
+
+def load_wrk(target: Target, path_lists: list[list[str]], seconds: float, threads: int,
+             postmaster: int | None) -> Run:
+    """The same clients as :func:`load` (one keep-alive connection each, the same paths), driven by wrk (C):
+    its ``threads`` take far less CPU than Python clients, so more of the machine is left to the server."""
+    wrk = ensure_wrk()
+    with tempfile.TemporaryDirectory(prefix="bench-wrk-") as folder:
+        script, paths = Path(folder, "paths.lua"), Path(folder, "paths.txt")
+        script.write_text(WRK_SCRIPT)
+        interleaved = [p for group in zip(*path_lists) for p in group]
+        paths.write_text("\n".join(interleaved) + "\n")
+        threads = max(1, min(threads, len(path_lists)))
+        before, child0 = _cpu(target.pgid, postmaster), resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run([wrk, f"-t{threads}", f"-c{len(path_lists)}", f"-d{seconds:g}s", "--timeout", "120s",
+                               "-s", str(script), target.base_url], capture_output=True, text=True,
+                              env={**os.environ, "BENCH_PATHS": str(paths)}, timeout=seconds + 600)
+        after, child1 = _cpu(target.pgid, postmaster), resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    doc = json.loads(line[len("BENCH "):])
+    errors = collections.Counter({k: doc[k] for k in ("non200", "connect", "read", "write", "timeout") if doc[k]})
+    return Run(errors=errors, body_bytes=doc["bytes"], seconds=doc["duration_us"] / 1e6,
+               client_cpu_s=(child1.ru_utime + child1.ru_stime) - (child0.ru_utime + child0.ru_stime),
+               server_cpu_s=after[0] - before[0],
+               db_cpu_s=None if before[1] is None or after[1] is None else after[1] - before[1],
+               answers=doc["requests"] - doc["non200"], percentiles_ms={50: doc["p50_us"] / 1000, 95: doc["p95_us"] / 1000})
 
 
 def _proc_table() -> dict[int, tuple[int, int, float, float]]:
@@ -568,11 +652,16 @@ def measure(target: Target, args: argparse.Namespace, data: Data, clients: list[
     for case, title in CASES.items():
         for n_clients in clients:
             lists = [paths_for(target, case, c, args.seed, data.bounds, data.n) for c in range(n_clients)]
-            if args.warmup > 0:
-                load(target, lists, args.warmup, args.client_processes, None)
-            run = load(target, lists, args.seconds, args.client_processes, postmaster)
+            if args.load == "wrk":
+                if args.warmup > 0:
+                    load_wrk(target, lists, args.warmup, args.client_processes, None)
+                run = load_wrk(target, lists, args.seconds, args.client_processes, postmaster)
+            else:
+                if args.warmup > 0:
+                    load(target, lists, args.warmup, args.client_processes, None)
+                run = load(target, lists, args.seconds, args.client_processes, postmaster)
             runs[case, n_clients] = run
-            n = len(run.latencies)
+            n = run.count
             errors = sum(run.errors.values())
             db = "" if run.db_cpu_s is None else f", db CPU {1000 * run.db_cpu_s / max(n, 1):.1f} ms/req"
             print(f"    {target.name:<8} {title:<36} {n_clients:>3} clients: {n:>6} req in {run.seconds:5.1f} s "
@@ -613,7 +702,10 @@ def main() -> int:
                         help="threads per worker of both servers (default 4, our WEB_THREADS default)")
     parser.add_argument("--stores", default="gpkg,postgis", help="gpkg, postgis or both (default)")
     parser.add_argument("--servers", default="pygeoapi,ours", help="pygeoapi, ours or both (default)")
-    parser.add_argument("--client-processes", type=int, default=2, help="processes the clients are spread over")
+    parser.add_argument("--client-processes", type=int, default=2,
+                        help="processes the clients are spread over (with --load wrk: wrk's threads)")
+    parser.add_argument("--load", choices=("python", "wrk"), default="python",
+                        help="the load client: Python threads (default) or wrk (C, far less client CPU)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pygeoapi-venv", type=Path, default=DEFAULT_VENV)
     args = parser.parse_args()
@@ -623,7 +715,7 @@ def main() -> int:
     start = time.perf_counter()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; both servers: {args.workers} workers x "
           f"{args.threads} threads (gthread); {args.seconds:g} s per run after {args.warmup:g} s warm-up; "
-          f"clients over {args.client_processes} processes")
+          f"clients over {args.client_processes} {'wrk threads' if args.load == 'wrk' else 'processes'}")
 
     if "pygeoapi" in servers:
         try:
