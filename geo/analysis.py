@@ -22,6 +22,7 @@ import shapely
 
 from geo import crs
 from geo.errors import NotFoundError, ValidationError
+from geo.overlay import covering_polygon
 from geo.possible import PossibleAreas
 
 DEFAULT_BELT_KM = 15.0
@@ -55,29 +56,35 @@ def belts_of(gdf: gpd.GeoDataFrame, belts: gpd.GeoDataFrame, areas: np.ndarray |
              ) -> tuple[pd.Series, pd.Series]:
     """For each feature, the ids of the belts it certainly lies in and of those it possibly lies in
     (``;``-joined, '' for none): its possible area (``areas``, WGS84; default its geometry) covered by the
-    belt polygon, or only meeting it."""
+    belt polygon, or only meeting it.
+
+    The few belts are the queries, prepared, against a tree of the many areas (the fast way round)."""
     geoms = np.asarray(gdf.geometry.values) if areas is None else areas
-    tree = shapely.STRtree(belts.geometry.values)
-    left, right = tree.query(geoms, predicate="intersects")
+    # records located to one county share its polygon (one object): test each distinct area once
+    _, first, inverse = np.unique(np.fromiter(map(id, geoms), np.int64, len(geoms)), return_index=True,
+                                  return_inverse=True)
+    distinct = geoms[first]
+    polygons = np.array(belts.geometry.values)
+    shapely.prepare(polygons)
+    right, left = shapely.STRtree(distinct).query(polygons, predicate="intersects")
+    covered = shapely.covers(polygons[right], distinct[left]) if len(left) else np.zeros(0, bool)
     ids = belts["id"].to_numpy()
-    covered = shapely.covered_by(geoms[left], belts.geometry.values[right]) if len(left) else np.zeros(0, bool)
-    certain: list[list[str]] = [[] for _ in range(len(gdf))]
-    possible: list[list[str]] = [[] for _ in range(len(gdf))]
-    for i, j, inside in zip(left, right, covered):
+    certain: list[list[str]] = [[] for _ in range(len(distinct))]
+    possible: list[list[str]] = [[] for _ in range(len(distinct))]
+    for i, j, inside in zip(left.tolist(), right.tolist(), covered.tolist()):
         (certain if inside else possible)[i].append(ids[j])
-    return (pd.Series([";".join(sorted(v)) for v in certain], index=gdf.index, name="belt_ids"),
-            pd.Series([";".join(sorted(v)) for v in possible], index=gdf.index, name="belt_ids_possible"))
+    certain_text = np.array([";".join(sorted(v)) for v in certain], dtype=object)
+    possible_text = np.array([";".join(sorted(v)) for v in possible], dtype=object)
+    return (pd.Series(certain_text[inverse], index=gdf.index, name="belt_ids"),
+            pd.Series(possible_text[inverse], index=gdf.index, name="belt_ids_possible"))
 
 
 def district_of(gdf: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> pd.Series:
-    """For each point, the code of the county polygon that covers it (None outside every county)."""
-    tree = shapely.STRtree(districts.geometry.values)
-    left, right = tree.query(gdf.geometry.values, predicate="covered_by")
-    codes = districts["code"].to_numpy()
-    out = pd.Series([None] * len(gdf), index=gdf.index, dtype=object, name="county_code")
-    for i, j in zip(left[::-1], right[::-1]):  # first match wins
-        out.iloc[i] = codes[j]
-    return out
+    """For each point, the code of the county polygon that covers it (None outside every county; the first
+    county in order where two meet)."""
+    held = covering_polygon(np.asarray(gdf.geometry.values), districts.geometry.values)
+    codes = np.append(districts["code"].to_numpy(dtype=object), None)  # -1: the None at the end
+    return pd.Series(codes[held], index=gdf.index, dtype=object, name="county_code")
 
 
 def park_of(projects: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) -> pd.DataFrame:

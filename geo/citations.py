@@ -368,11 +368,12 @@ def with_sources(frame: pd.DataFrame, register: pd.DataFrame | None) -> pd.DataF
     for col in todo:
         prefix = col[: -len("source_id")]
         pos = list(out.columns).index(col) + 1
+        keys = [v if isinstance(v, str) else None for v in out[col].tolist()]
         for field, target in zip(JOINED_FIELDS, source_columns(prefix)):
             if target in out.columns:
                 continue
             lookup = {k: (_text(v) or None) for k, v in reg[field].items()} if field in reg else {}
-            values = [lookup.get(v) if isinstance(v, str) else None for v in out[col]]
+            values = [lookup.get(k) for k in keys]
             out.insert(pos, target, pd.Series(values, index=out.index, dtype=object))
             pos += 1
     return out

@@ -40,6 +40,7 @@ import shapely
 
 from geo import crs
 from geo.errors import NotFoundError
+from geo.overlay import covering_polygon
 
 if TYPE_CHECKING:
     from geo.query import QueryEngine
@@ -113,8 +114,8 @@ class PossibleAreas:
         rows = np.flatnonzero(coarse)
         given = pd.Series(_texts(frame, "district_code", len(frame))[rows])
         # the district holding the point, for a record whose code is not a district's
-        hits = districts.sindex.query(frame.geometry.values[rows], predicate="intersects")
-        holder = pd.Series(codes[hits[1]], index=hits[0]).groupby(level=0).first().reindex(range(len(rows)))
+        held = covering_polygon(np.asarray(frame.geometry.values[rows]), districts.geometry.values)
+        holder = pd.Series(np.append(codes.astype(object), None)[held])
         district = given.where(given.isin(codes), holder.where(~given.isin(cities)))
         city = given.where(given.isin(cities), district.map(city_of))
         is_district = (precision[rows] == "district") & district.notna().to_numpy()
