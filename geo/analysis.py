@@ -127,7 +127,7 @@ def joined(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | None = None,
     belts = corridor_belts(layers["corridors"], belt_km)
     out = {}
     for name in POINT_LAYERS:
-        gdf = layers[name].copy()
+        gdf = layers[name].copy(deep=False)  # copy-on-write: the added columns are its own
         gdf["county_code"] = district_of(gdf, layers["districts"])
         areas = (possible(name) if possible is not None else PossibleAreas(gdf, layers["districts"], radii_km)
                  ).geometries(np.asarray(gdf.geometry.values))

@@ -364,7 +364,7 @@ def with_sources(frame: pd.DataFrame, register: pd.DataFrame | None) -> pd.DataF
     if not todo:
         return frame
     reg = register.drop_duplicates("id").set_index("id")
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: the inserted columns are its own
     for col in todo:
         prefix = col[: -len("source_id")]
         pos = list(out.columns).index(col) + 1
