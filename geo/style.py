@@ -81,6 +81,12 @@ LAYER_COLORS: dict[str, str] = {"parks": "#7b3294", "projects": "#c00000", "inst
 #: Outline of a selected stand-in's possible area on the web map (dashed).
 POSSIBLE_AREA_COLOR = "#e6550d"
 
+# -- ink of the web pages (their text, rules and chart strokes), shared through /app/style.css ----------------
+#: The main text colour (pages, charts, labels of features); the same dark grey as the chain ring.
+INK_COLOR = "#222222"
+#: Secondary text (notes, captions, ticks, English under Chinese); the same grey as the institutions' marks.
+MUTED_INK_COLOR = "#555555"
+
 assert set(STATUS_COLORS) == set(STATUSES) == set(STATUS_LABELS)
 
 

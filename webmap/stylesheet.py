@@ -10,7 +10,11 @@ constants reaches the stylesheet. The variables (on ``:root``):
 - ``--cm-query``: the buffer and query point; ``--cm-possible-area``: a stand-in's possible area;
 - ``--cm-context``, ``--cm-institution``, ``--cm-chain-ring``, ``--cm-label``, ``--cm-sea``,
   ``--cm-district-fill``, ``--cm-district-fill-other``, ``--cm-district-edge``, ``--cm-city-edge``;
-- ``--cm-score-0`` … ``--cm-score-3``: the suitability ramp, low to high.
+- ``--cm-score-0`` … ``--cm-score-3``: the suitability ramp, low to high;
+- ``--cm-ink``, ``--cm-ink-muted``: the pages' text and secondary text.
+
+A translucent fill mixes a variable: ``color-mix(in srgb, var(--cm-possible-area) 6%, transparent)``. No page
+stylesheet (``static/app/*.css``) writes a colour of ``geo.style`` as a literal (``tests/webmap/test_css_colours.py``).
 
 Pages link it before their own stylesheets and write ``background: var(--cm-status-planned)``.
 """
@@ -44,6 +48,7 @@ def variables() -> dict[str, str]:
                 "district-fill": style.DISTRICT_FILL, "district-fill-other": style.DISTRICT_FILL_OTHER,
                 "district-edge": style.DISTRICT_EDGE, "city-edge": style.CITY_EDGE})
     out.update({f"score-{i}": c for i, c in enumerate(style.SCORE_COLORS)})
+    out.update({"ink": style.INK_COLOR, "ink-muted": style.MUTED_INK_COLOR})
     return out
 
 

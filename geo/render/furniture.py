@@ -1,13 +1,15 @@
-"""Map furniture: on a canvas, the scale bar (true kilometres at the map's centre), the north arrow (true north, in
-a corner free of features) and the detail inset's locator box; on the sheet, the title and the footer (sources,
-boundary credit, CRS and date). Distances in UTM 49N (EPSG:32649) metres, corrected by the point scale factor.
+"""Map furniture: on a canvas, the scale bar (true kilometres at the map's centre, in the lower corner with fewer
+features under it), the north arrow (true north, in a corner free of features) and the detail inset's locator
+box; on the sheet, the title and the footer (sources, boundary credit, CRS and date). Distances in UTM 49N
+(EPSG:32649) metres, corrected by the point scale factor.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pandas as pd
 import shapely
@@ -36,8 +38,18 @@ CORNERS: tuple[tuple[str, int, int], ...] = (("upper right", 1, 1), ("upper left
 
 
 # -- on a canvas -------------------------------------------------------------------------------------------
-def scale_bar(c: MapCanvas, *, compact: bool = False) -> ScaleBarFacts:
-    """A scale bar of round kilometres at the lower left, true at the map's centre (UTM scale factor applied).
+#: The corners a scale bar may take, in the order they are preferred (a tie keeps it at the lower left).
+SCALE_CORNERS: tuple[str, ...] = ("lower left", "lower right")
+
+
+def scale_bar(c: MapCanvas, *, compact: bool = False, avoid: Sequence[Any] = ()) -> ScaleBarFacts:
+    """A scale bar of round kilometres in the lower corner (left or right) with fewer drawn features under it,
+    true at the map's centre (UTM scale factor applied).
+
+    The bar's box may not overlap ``avoid`` (display boxes: the detail inset in a map corner); of the corners
+    left, the one whose box covers the fewest obstacles (symbols, numbers, spokes) and drawn features (marks,
+    corridor axes, query geometry) is taken, the lower left on a tie. The north arrow and the names come later
+    and avoid the bar.
 
     The bar's ticks are true kilometres; each is drawn ``k`` map metres long, k being the UTM 49N point
     scale factor at the centre (about 0.9998 here). Under it, on paper pages, the representative fraction.
@@ -53,14 +65,40 @@ def scale_bar(c: MapCanvas, *, compact: bool = False) -> ScaleBarFacts:
     fs, bar_h = c.fs(5.6 if compact else 6.0), 3.2 * c.k * mpp
     paper = c.sheet.page.paper
     rf = bool(paper) and not compact
-    x0 = f.x0 + (9 if compact else 12) * mpp
-    y0 = f.y0 + ((20 if rf else 9) * c.k) * mpp
-    x_end = x0 + length_km * to_map
+    rf_text = f"1 : {round_sig(mpp / k * PT_PER_M):,.0f} ({paper})".replace(",", " ") if rf else ""
     rf_h = fs * 1.5 * mpp if rf else 0.0
     km_w = text_width_em(" km") * fs * mpp
     pad = 4.5 * mpp
-    box = FancyBboxPatch((x0 - pad - 4 * mpp, y0 - pad - rf_h), x_end - x0 + 2 * pad + 8 * mpp + km_w,
-                         bar_h + fs * 1.6 * mpp + 2 * pad + rf_h, boxstyle=f"round,pad=0,rounding_size={2.5 * mpp}",
+    bar_w = length_km * to_map
+    box_w = max(bar_w + 8 * mpp + km_w, text_width_em(rf_text) * c.fs(5.4) * mpp + 4 * mpp) + 2 * pad
+    box_h = bar_h + fs * 1.6 * mpp + 2 * pad + rf_h
+    edge = (9 if compact else 12) * mpp  # from the frame's side to the bar's start (lower left)
+    y0 = f.y0 + ((20 if rf else 9) * c.k) * mpp
+    features = [g for g in c.features if g is not None and not g.is_empty]
+    tree = shapely.STRtree(features) if features else None
+
+    def start(corner: str) -> float:
+        """Where the bar starts (x, UTM metres) in a corner: its box as far from the side as on the left."""
+        return f.x0 + edge if corner == "lower left" else f.x1 - (edge - pad - 4 * mpp) - box_w + pad + 4 * mpp
+
+    def covers(corner: str) -> tuple[bool, int]:
+        """Whether the bar's box in a corner is ruled out (over ``avoid``, or wider than the frame), and how many
+        drawn things it covers."""
+        x = start(corner)
+        rect = (x - pad - 4 * mpp, y0 - pad - rf_h, x - pad - 4 * mpp + box_w, y0 - pad - rf_h + box_h)
+        shown = c.display_box(*rect)
+        blocked = any(shown.overlaps(a) for a in avoid) or rect[0] < f.x0 or rect[2] > f.x1
+        hits = c.collisions(shown)
+        if tree is not None:
+            hits += len(tree.query(shapely.box(*rect), predicate="intersects"))
+        return blocked, hits
+
+    scores = {corner: covers(corner) for corner in SCALE_CORNERS}
+    corner = min(SCALE_CORNERS, key=lambda name: scores[name])  # the first corner on a tie
+    x0 = start(corner)
+    x_end = x0 + bar_w
+    box = FancyBboxPatch((x0 - pad - 4 * mpp, y0 - pad - rf_h), box_w, box_h,
+                         boxstyle=f"round,pad=0,rounding_size={2.5 * mpp}",
                          facecolor="white", edgecolor="#bbbbbb", linewidth=0.4, alpha=0.9, zorder=9)
     ax.add_patch(box)
     for i, (a, b) in enumerate(itertools.pairwise(ticks)):
@@ -72,17 +110,19 @@ def scale_bar(c: MapCanvas, *, compact: bool = False) -> ScaleBarFacts:
     c.keep(ax.text(x_end + 2.5 * mpp, y0 + bar_h / 2, "km", ha="left", va="center", fontsize=fs, color="#222222",
                    zorder=10), "scale", obstacle=False)
     if rf:
-        denom = mpp / k * PT_PER_M
-        c.keep(ax.text(x0, y0 - 1.8 * mpp, f"1 : {round_sig(denom):,.0f} ({paper})".replace(",", " "), ha="left",
-                       va="top", fontsize=c.fs(5.4), color="#444444", zorder=10), "scale", obstacle=False)
-    c.obstacles.append(c.extent_of(box))
+        c.keep(ax.text(x0, y0 - 1.8 * mpp, rf_text, ha="left", va="top", fontsize=c.fs(5.4), color="#444444",
+                       zorder=10), "scale", obstacle=False)
+    drawn_box = c.extent_of(box)
+    c.obstacles.append(drawn_box)
     lon_a, lat_a = crs.from_metric(x0, y0)
     lon_b, lat_b = crs.from_metric(x_end, y0)
     geodesic = float(crs.geodesic_distance_m(lon_a, lat_a, lon_b, lat_b))
     drawn = ax.transData.transform([(x0, y0), (x_end, y0)])
     length_pt = float(drawn[1, 0] - drawn[0, 0]) * 72.0 / c.sheet.fig.dpi
     return ScaleBarFacts(length_km, ticks, length_km * to_map, length_pt, k, (float(lon_a), float(lat_a)),
-                         (float(lon_b), float(lat_b)), geodesic)
+                         (float(lon_b), float(lat_b)), geodesic, corner=corner,
+                         box_metric=tuple(float(v) for v in c.metric_box(drawn_box).bounds),
+                         covers=scores[corner][1])
 
 
 def _arrow_spots(c: MapCanvas, radius_m: float) -> Iterator[tuple[str, float, float]]:

@@ -1,6 +1,10 @@
 """The detail inset of a metro map: where marks crowd (6 or more that would overlap at the main map's scale, at
 several places), a second canvas shows them larger, numbered, with a key table in the panel naming each; the
 main map keeps a locator box. Extents in UTM 49N (EPSG:32649) metres.
+
+A metro map zoomed to a view (``bbox=`` or ``extent=view``: a spec framed exactly, :attr:`MapSpec.view`) needs no
+inset: when it shows at most ``MAX_VIEW_KEY`` symbols, each is numbered on the map itself and the same key names
+them (:func:`view_key`); with more, the map is drawn as before (no numbers, an inset where marks crowd).
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ INSET_KINDS: tuple[str, ...] = ("metro", "filtered")
 KEY_COLUMNS: list[tuple[str, str]] = [("n", "#"), ("name_zh", "名称"), ("name_en", "Name"), ("layer", "类别"),
                                       ("status", "状态")]
 KEY_TITLE = "详图 A 要素 · Features in detail A"
+#: The key of a zoomed view's own marks.
+VIEW_KEY_TITLE = "图中要素 · Features on the map"
+#: Most symbols a zoomed view numbers and names in its key (beyond, numbers would not be readable).
+MAX_VIEW_KEY = 40
 #: The smallest inset side (points) the panel's free space must offer, else the inset goes in a map corner.
 MIN_PANEL_INSET_PT = 120.0
 
@@ -58,9 +66,22 @@ def plan(spec: MapSpec, ms: MarkSet | None, frame: Frame) -> InsetPlan | None:
     return InsetPlan(extent, hide, numbers, key)
 
 
-def key_table(ms: MarkSet, hide: np.ndarray) -> tuple[np.ndarray, Table | None]:
-    """Numbers for the inset's symbols (parks, then projects, then institutions, as listed) and the key naming
-    them; no key when the marks have no names."""
+def view_key(spec: MapSpec, ms: MarkSet | None, frame: Frame) -> tuple[np.ndarray, Table] | None:
+    """Numbers for the symbols inside the frame of a zoomed metro view and the key naming them, when there are
+    1 to ``MAX_VIEW_KEY`` of them and the marks have names (else None: the map is drawn without numbers)."""
+    if spec.kind not in INSET_KINDS or not spec.view or spec.table is not None or ms is None:
+        return None
+    inside = shapely.contains_xy(shapely.box(frame.x0, frame.y0, frame.x1, frame.y1), ms.xy[:, 0], ms.xy[:, 1])
+    n = int((inside & ms.symbol).sum())
+    if not 0 < n <= MAX_VIEW_KEY:
+        return None
+    numbers, key = key_table(ms, inside, VIEW_KEY_TITLE)
+    return None if key is None else (numbers, key)
+
+
+def key_table(ms: MarkSet, hide: np.ndarray, title: str = KEY_TITLE) -> tuple[np.ndarray, Table | None]:
+    """Numbers for the symbols where ``hide`` is true (the inset's: parks, then projects, then institutions, as
+    listed) and the key naming them, titled ``title``; no key when the marks have no names."""
     m = ms.m
     numbers = np.full(len(m), "", dtype=object)
     if m["name_zh"].isna().all() and m["name_en"].isna().all():
@@ -76,7 +97,7 @@ def key_table(ms: MarkSet, hide: np.ndarray) -> tuple[np.ndarray, Table | None]:
         rows.append({"n": n, "name_zh": _text(r["name_zh"], r["id"]), "name_en": _text(r["name_en"], ""),
                      "layer": style.TABLE_LAYER_LABELS.get(r["layer"], r["layer"]),
                      "status": style.STATUS_LABELS[status][0] if status in style.STATUS_LABELS else "—"})
-    return numbers, Table(KEY_TITLE, list(KEY_COLUMNS), rows, ("n",), whole=True)
+    return numbers, Table(title, list(KEY_COLUMNS), rows, ("n",), whole=True)
 
 
 def _text(value: object, default: object) -> str:

@@ -2,14 +2,16 @@
 
 The order (each step needs what the ones before it drew):
 
-1. plan: the page layout, the main frame (UTM 49N) and, on a metro map where marks crowd, the detail inset
-   and its key (the key is a table, so the layout is planned again with it);
+1. plan: the page layout, the main frame (UTM 49N) and either, on a metro map zoomed to a view with at most
+   ``inset.MAX_VIEW_KEY`` symbols in its frame, their numbers and the key naming them, or, on a metro map where
+   marks crowd, the detail inset and its key (a key is a table, so the layout is planned again with it);
 2. the main canvas's layers: base, graticule, overlays, marks (with their numbers); the legend collects what
    falls inside the frame;
 3. the panel is measured, the inset placed (in the panel's free space, else a map corner) and the panel drawn;
 4. the inset canvas: its layers, scale bar, title and county labels;
-5. the main canvas's furniture (the inset's locator, the scale bar, the north arrow in a free corner) and then
-   its labels (corridor and county names), which avoid everything drawn;
+5. the main canvas's furniture (the inset's locator, the scale bar in the lower corner with fewer drawn features
+   and never over the inset, the north arrow in a free corner) and then its labels (corridor and county names),
+   which avoid everything drawn;
 6. the page's title and footer.
 
 The stages of each canvas are enforced by :class:`~geo.render.canvas.MapCanvas` (a label cannot be placed
@@ -57,26 +59,37 @@ class Renderer:
         """The matplotlib figure."""
         return self.sheet.fig
 
-    def plan(self) -> tuple[Box, Box, Frame, layers.MarkSet | None, inset.InsetPlan | None, Table | None]:
-        """The map and panel boxes, the main frame, the marks, the inset (if any) and the panel's table."""
+    def plan(self) -> tuple[Box, Box, Frame, layers.MarkSet | None, inset.InsetPlan | None, Table | None,
+                            np.ndarray | None]:
+        """The map and panel boxes, the main frame, the marks, the inset (if any), the panel's table and, on a
+        zoomed view with few marks, their numbers (keyed to the table, which then names them)."""
         spec, sheet = self.spec, self.sheet
         marks = layers.marks_metric(spec, sheet.k)
         bounds = spec.extent or tuple(spec.districts.total_bounds)  # type: ignore[union-attr]
         extent = metric_extent(bounds, spec.min_extent_km, spec.pad)
         map_box, panel_box = layout(sheet, len(self.source_lines), spec.table)
         frame = fit_frame(extent, map_box)
+        if (keyed := inset.view_key(spec, marks, frame)) is not None:
+            # room for the key; the frame narrows with the map box, so what it shows is numbered again
+            wide = map_box, panel_box, frame
+            map_box, panel_box = layout(sheet, len(self.source_lines), keyed[1])
+            frame = fit_frame(extent, map_box)
+            keyed = inset.view_key(spec, marks, frame)
+            if keyed is not None:
+                return map_box, panel_box, frame, marks, None, keyed[1], keyed[0]
+            map_box, panel_box, frame = wide
         detail = inset.plan(spec, marks, frame)
         if detail is None or detail.key is None:
-            return map_box, panel_box, frame, marks, detail, spec.table
+            return map_box, panel_box, frame, marks, detail, spec.table, None
         map_box, panel_box = layout(sheet, len(self.source_lines), detail.key)  # room for the key
         frame = fit_frame(extent, map_box)
         detail = inset.plan(spec, marks, frame) or detail
-        return map_box, panel_box, frame, marks, detail, detail.key or spec.table
+        return map_box, panel_box, frame, marks, detail, detail.key or spec.table, None
 
     def draw(self) -> MapFacts:
         """Draw the whole page; return the facts."""
         spec, sheet, legend = self.spec, self.sheet, self.legend
-        map_box, panel_box, frame, marks, detail, table = self.plan()
+        map_box, panel_box, frame, marks, detail, table, numbers = self.plan()
         main = MapCanvas(sheet, map_box, frame)
         layers.draw_base(main, spec, legend)
         layers.draw_graticule(main)
@@ -85,7 +98,7 @@ class Renderer:
         spread_any = False
         symbols = 0
         if marks is not None:
-            drawn = layers.draw_marks(main, marks.subset(~detail.hide) if detail else marks)
+            drawn = layers.draw_marks(main, marks.subset(~detail.hide) if detail else marks, numbers=numbers)
             seen.append(drawn.shown)
             spread_any, symbols = drawn.spread, drawn.symbols
             if detail is not None:
@@ -93,9 +106,12 @@ class Renderer:
             layers.mark_legend(legend, pd.concat(seen, ignore_index=True), spread_any)
         if detail is not None and detail.key is not None:
             legend.add("number", "编号见详图 A 要素表", "Numbers in detail A refer to its table", "layers", text="1")
+        if numbers is not None:
+            legend.add("number", "编号见图中要素表", "Numbers refer to the table of features", "layers", text="1")
 
         panel = Panel(sheet, panel_box)
         inset_facts = None
+        avoid = []
         if detail is not None and marks is not None:
             land = shapely.union_all(main.districts.geometry.values) if main.districts is not None \
                 else shapely.Polygon()
@@ -106,6 +122,7 @@ class Renderer:
             panel.draw(legend, spec.notes, table)
             detail_canvas = self.draw_inset(detail, marks, where)
             main.obstacles.append(detail_canvas.ax.bbox.frozen())
+            avoid.append(detail_canvas.ax.bbox.frozen())
             symbols += int((detail.hide & marks.symbol).sum())
             inset_facts = self.inset_facts(detail, detail_canvas)
             furniture.inset_locator(main, detail.extent)
@@ -113,7 +130,7 @@ class Renderer:
             panel.draw(legend, spec.notes, table)
             detail_canvas = None
 
-        bar = furniture.scale_bar(main)
+        bar = furniture.scale_bar(main, avoid=avoid)
         gamma, north = furniture.north_arrow(main)
         labels.corridor_labels(main, to_label)
         labels.district_labels(main)

@@ -65,10 +65,16 @@ class MapSpec:
     #: published_date, …), for the footer; None when unknown.
     sources: pd.DataFrame | None = None
 
+    @property
+    def view(self) -> bool:
+        """Whether the map is zoomed to a given box (a browser's view or a ``bbox``): framed exactly, unpadded."""
+        return self.extent is not None and self.pad == 0.0
+
 
 @dataclass
 class ScaleBarFacts:
-    """The drawn scale bar: its true length, its length in map metres (UTM) and on the page (points)."""
+    """The drawn scale bar: its true length, its length in map metres (UTM) and on the page (points), its corner
+    (``lower left`` or ``lower right``), its box (UTM 49N metres) and how many drawn features that box covers."""
 
     length_km: float
     ticks_km: list[float]
@@ -78,6 +84,9 @@ class ScaleBarFacts:
     start_lonlat: tuple[float, float]
     end_lonlat: tuple[float, float]
     geodesic_m: float
+    corner: str = "lower left"
+    box_metric: tuple[float, float, float, float] | None = None
+    covers: int = 0
 
 
 @dataclass
