@@ -42,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from webmap import (
         api,
         auth,
+        charts,
         compress,
         convert,
         corridors,
@@ -70,6 +71,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(features.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(tiles.bp)  # /tiles/<layer>/<z>/<x>/<y>.mvt|.json
+    app.register_blueprint(charts.bp)  # /charts/<chart>.svg: standalone SVG charts of the shown projects
     app.register_blueprint(site.bp)
     app.register_blueprint(export.bp)
     app.register_blueprint(stylesheet.bp)  # /app/style.css: geo.style's colours as CSS custom properties

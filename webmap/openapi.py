@@ -281,6 +281,14 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                                       "path"),
                                *_filters(), AS_OF],
                 "responses": {**_ok("the tile", "application/vnd.mapbox-vector-tile"), **_errors(400, 404)}}},
+            "/charts/{chart}.svg": {"get": {
+                "summary": "A chart of the projects the map shows, as a standalone SVG file (styles inside)",
+                "description": "projects-by-status, projects-by-chain-link or investment-by-district (known "
+                               "investment, 亿元; unknown is not 0). The map's filters and as_of apply.",
+                "parameters": [_param("chart", "the chart", _choice(["projects-by-status", "projects-by-chain-link",
+                                                                      "investment-by-district"]), True, "path"),
+                               *_filters(), AS_OF],
+                "responses": {**_ok("the chart", "image/svg+xml"), **_errors(400, 404)}}},
             "/api/possible-area": {"get": {
                 "summary": "Where a feature may lie, given how precisely it is located",
                 "description": "A GeoJSON Feature (WGS84): its point (site), a circle (street, town), its county "
