@@ -109,3 +109,20 @@ def test_the_slider_is_bilingual_and_follows_the_language_switch(page, page_log,
     assert page.is_visible("#cm-timeline h2 .zh") and not page.is_visible("#cm-timeline h2 .en")
     assert "产业带进展" in page.inner_text("#cm-timeline-standing")
     page_log.assert_clean()
+
+
+def test_axes_and_belts_follow_the_day_and_come_back(page, page_log, live_server):
+    """Before the ledger held any corridor (2021-01-01) no axis or belt is drawn, nor listed in the legend."""
+    open_map(page, live_server.url + "/?lat=34.62&lon=112.6&z=9")
+    drawn = """() => [document.querySelectorAll('.leaflet-cm-axes-pane path').length,
+        document.querySelectorAll('.leaflet-cm-belts-pane path').length,
+        document.querySelectorAll('#cm-legend li[data-corridor]:not([hidden])').length]"""
+    before = page.evaluate(drawn)
+    assert before == [4, 4, 4]
+    page.evaluate("() => window.CorridorsMap.setAsOf('2021-01-01')")
+    page.wait_for_function(f"() => ({drawn})()[0] === 0")
+    assert page.evaluate(drawn) == [0, 0, 0]
+    page.evaluate(f"() => window.CorridorsMap.setAsOf('{PAST.isoformat()}')")
+    page.wait_for_function(f"() => ({drawn})()[0] === 4")
+    assert page.evaluate(drawn) == before
+    page_log.assert_clean()
