@@ -19,6 +19,7 @@ they need (a store location, a belt width, a font) as arguments.
 | ``CORRIDORS_CJK_FONT`` | Debian's WenQuanYi Micro Hei | font file for Chinese text in exported maps |
 | ``READ_ACCESS`` | ``public`` | ``public``: anyone may read; ``login``: reading needs a login too (writing always does) |
 | ``SECRET_KEY`` | kept in ``instance/secret_key`` | signs the session cookies; the same on every machine serving one store |
+| ``BIG_LAYER_FEATURES`` | ``20000`` | a point layer with more features (after the filters) is drawn from ``/tiles/`` on the map |
 """
 
 from __future__ import annotations
@@ -38,11 +39,13 @@ DEFAULT_STORE = DEFAULT_STORE_PATH
 #: The names of the settings, as environment variables and app config keys.
 NAMES: tuple[str, ...] = ("CORRIDORS_STORE", "DATABASE_URL", "CORRIDOR_BELT_KM", "STREET_RADIUS_KM",
                           "TOWN_RADIUS_KM", "TILES", "TILES_CRS", "TILES_ATTRIBUTION", "CORRIDORS_CJK_FONT",
-                          "READ_ACCESS", "SECRET_KEY")
+                          "READ_ACCESS", "SECRET_KEY", "BIG_LAYER_FEATURES")
 #: Who may read (``READ_ACCESS``): anyone, or only a logged-in user (or a bearer token); writing always needs one.
 READ_ACCESS_MODES: tuple[str, ...] = ("public", "login")
 #: The shortest ``SECRET_KEY`` accepted (characters).
 SECRET_KEY_MIN_CHARS = 16
+#: Above this many features (after the filters) the web map draws a point layer from its tiles, not every point.
+DEFAULT_BIG_LAYER_FEATURES = 20_000
 
 
 class SettingsError(GeoError):
@@ -63,6 +66,7 @@ class Settings:
     cjk_font: str | None = None
     read_access: str = "public"
     secret_key: str | None = field(default=None, repr=False)  # None: the app keeps one in its instance folder
+    big_layer_features: int = DEFAULT_BIG_LAYER_FEATURES
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> Settings:
@@ -92,12 +96,17 @@ class Settings:
             raise SettingsError(f"SECRET_KEY: too short ({len(secret_key)} characters); use at least "
                                 f"{SECRET_KEY_MIN_CHARS} random ones, e.g. python -c 'import secrets; "
                                 "print(secrets.token_urlsafe(32))'", field="SECRET_KEY")
+        big = get("BIG_LAYER_FEATURES")
+        if big is not None and not (big.isascii() and big.isdigit() and int(big) >= 1):
+            raise SettingsError(f"BIG_LAYER_FEATURES={big[:40]!r}: expected a whole number of features, at least 1",
+                                field="BIG_LAYER_FEATURES")
         settings = cls(store=store if is_postgis_url(store) else store.removeprefix("gpkg:"), belt_km=belt_km,
                        tiles=get("TILES") or "offline",
                        tiles_crs=(get("TILES_CRS") or "wgs84").lower(),
                        tiles_attribution=get("TILES_ATTRIBUTION") or "", cjk_font=get("CORRIDORS_CJK_FONT"),
                        read_access=read_access, secret_key=secret_key,
-                       street_radius_km=radii["street"], town_radius_km=radii["town"])
+                       street_radius_km=radii["street"], town_radius_km=radii["town"],
+                       big_layer_features=DEFAULT_BIG_LAYER_FEATURES if big is None else int(big))
         settings._check_tiles()
         return settings
 

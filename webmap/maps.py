@@ -32,15 +32,20 @@ from geo import chain, citations, crs, siting
 from geo.formats import QUALIFIER_LABELS
 from geo.schema import STATUSES
 from geo.style import (
+    CITY_EDGE,
     CORRIDOR_SHORT,
+    DISTRICT_EDGE,
+    DISTRICT_FILL,
     LAYER_COLORS,
     LAYER_LABELS,
     POSSIBLE_AREA_COLOR,
+    QUERY_COLOR,
     STATUS_COLORS,
     STATUS_LABELS,
     corridor_color,
 )
 from webmap.assets import offline_map
+from webmap.tile_points import TilePoints
 
 CENTER = (34.62, 112.45)  # lat, lon of central Luoyang (WGS84)
 POINT_LAYERS = ("parks", "projects", "institutions")
@@ -121,10 +126,10 @@ def add_districts(target: folium.Map | folium.FeatureGroup, districts: gpd.GeoDa
                   pane: str | None = None) -> None:
     """Draw county polygons as the offline base (light fill, grey borders, bilingual tooltips), in ``pane``."""
     folium.GeoJson(
-        escaped(districts, ["code", "name_zh", "name_en", "city_zh"]),
-        style_function=lambda _f: {"color": "#888", "weight": 1, "fillColor": "#f4f1ea", "fillOpacity": 0.6},
-        highlight_function=lambda _f: {"weight": 2, "color": "#444"},
-        tooltip=folium.GeoJsonTooltip(["name_zh", "name_en", "city_zh", "code"], labels=False),
+        escaped(districts, ["code", "name_zh", "name_en", "city_zh", "city_en"]),
+        style_function=lambda _f: {"color": DISTRICT_EDGE, "weight": 1, "fillColor": DISTRICT_FILL, "fillOpacity": 0.6},
+        highlight_function=lambda _f: {"weight": 2, "color": CITY_EDGE},
+        tooltip=folium.GeoJsonTooltip(["name_zh", "name_en", "city_zh", "city_en"], labels=False),
         smooth_factor=1.0,
         **({"pane": pane} if pane else {}),
     ).add_to(target)
@@ -141,7 +146,7 @@ def add_corridors(axes: folium.FeatureGroup, belts: folium.FeatureGroup, corrido
         escaped(corridor_belts, ["id", "name_zh", "name_en", "belt_km"]),
         style_function=lambda f: {"color": corridor_color(f["properties"]["id"]), "weight": 1, "opacity": 0.5,
                                   "fillColor": corridor_color(f["properties"]["id"]), "fillOpacity": 0.12},
-        tooltip=folium.GeoJsonTooltip(["name_zh", "name_en", "belt_km"], aliases=["", "", "belt ± km"]),
+        tooltip=folium.GeoJsonTooltip(["name_zh", "name_en", "belt_km"], aliases=["", "", "产业带 belt ± km"]),
         **({"pane": panes["belts"]} if panes.get("belts") else {}),
     ).add_to(belts)
     folium.GeoJson(
@@ -225,6 +230,7 @@ def client_config(layers: Mapping[str, gpd.GeoDataFrame], *, api_url: str, page:
         "layerColors": LAYER_COLORS,  # buffer-query hits: solid when certain, outline only when possible
         "possibleAreaColor": POSSIBLE_AREA_COLOR,
         "statusColors": STATUS_COLORS,
+        "queryColor": QUERY_COLOR,
         "statusLabels": STATUS_LABELS,
         "corridorColors": {c: corridor_color(c) for c in layers["corridors"]["id"]},
         "chainLinks": {r.link_id: [r.name_zh, r.name_en] for r in links.itertuples()},
@@ -247,10 +253,25 @@ def client_config(layers: Mapping[str, gpd.GeoDataFrame], *, api_url: str, page:
     }
 
 
+def big_layer_features() -> int:
+    """The ``BIG_LAYER_FEATURES`` setting of the running app (its default outside one, e.g. in a notebook)."""
+    from flask import current_app, has_app_context
+
+    from geo.settings import DEFAULT_BIG_LAYER_FEATURES
+    if has_app_context() and "settings" in current_app.extensions:
+        return int(current_app.extensions["settings"].big_layer_features)
+    return DEFAULT_BIG_LAYER_FEATURES
+
+
 def build_map(layers: Mapping[str, gpd.GeoDataFrame], corridor_belts: gpd.GeoDataFrame, *, api_url: str,
               page: str = "main", tiles: Mapping[str, str] | None = None, panel_html: str = "",
-              focus: gpd.GeoDataFrame | None = None, extra_config: Mapping[str, Any] | None = None) -> folium.Map:
-    """The interactive map: base, corridor layers, client-loaded clustered points, panel and app script."""
+              focus: gpd.GeoDataFrame | None = None, extra_config: Mapping[str, Any] | None = None,
+              tiles_url: str = "/tiles", big_features: int | None = None) -> folium.Map:
+    """The interactive map: base, corridor layers, client-loaded clustered points, panel and app script.
+
+    A point layer with more than ``big_features`` features (``BIG_LAYER_FEATURES``) after the filters is drawn
+    from its vector tiles under ``tiles_url`` instead (a :class:`webmap.tile_points.TilePoints` per point layer,
+    hidden until map.js switches to it); counts stay exact (from the server)."""
     m = offline_map(location=list(CENTER), zoom_start=9, control_scale=True, prefer_canvas=False,
                     min_zoom=6, max_zoom=18)
     if tiles and tiles.get("url"):
@@ -272,17 +293,27 @@ def build_map(layers: Mapping[str, gpd.GeoDataFrame], corridor_belts: gpd.GeoDat
     # one cluster group for every point layer, filled by map.js from the API, so co-located parks, projects and
     # institutions cluster and spiderfy together; map.js puts one switch per layer in the layer control
     points = MarkerCluster(name="points", overlay=True, control=False, show=True, options=CLUSTER_OPTIONS).add_to(m)
+    # the same layers as tiles, for a layer too big to send whole: map.js shows one instead of the markers
+    tile_layers = {layer: TilePoints(f"{tiles_url.rstrip('/')}/{layer}", name=f"tiles:{layer}", control=False,
+                                     show=False, chain_links=chain.read_chain()["link_id"].tolist()).add_to(m)
+                   for layer in POINT_LAYERS}
     control = folium.LayerControl(collapsed=False, position="topright").add_to(m)
     bounds = (focus if focus is not None else layers["districts"]).total_bounds
     overlays = {k: g.get_name() for k, g in groups.items()}
     overlays["points"] = points.get_name()
     overlays["control"] = control.get_name()
+    overlays.update({f"tiles:{layer}": t.get_name() for layer, t in tile_layers.items()})
     # map.js fits these bounds itself unless the permalink names a view (a folium fit_bounds would
     # animate and swallow the permalink's setView)
-    extra = {"bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]], **(extra_config or {})}
+    extra = {"bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
+             "tileRoot": tiles_url.rstrip("/"),
+             "bigLayerFeatures": big_layer_features() if big_features is None else int(big_features),
+             "layerTotals": {layer: len(layers[layer]) for layer in POINT_LAYERS if layer in layers},
+             **(extra_config or {})}
     cfg = client_config(layers, api_url=api_url, page=page, overlays=overlays, extra=extra)
     root = m.get_root()
-    root.header.add_child(Element('<link rel="stylesheet" href="/static/app/map.css">'
+    root.header.add_child(Element('<link rel="stylesheet" href="/app/style.css">'
+                                  '<link rel="stylesheet" href="/static/app/map.css">'
                                   '<meta name="viewport" content="width=device-width, initial-scale=1">'),
                           name="app_css")
     root.header.add_child(Element('<script src="/static/app/map.js"></script>'), name="app_js")

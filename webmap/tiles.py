@@ -4,15 +4,22 @@ Clusters below ``geo.tiles.POINTS_FROM_Z``, points from there on, computed by ``
 request's snapshot; the map's filters (``corridor``, ``status``, ``chain_link``, ``district``, ``q``)
 and ``as_of`` apply as on ``/api/layers/<layer>``, so counts stay exact. XYZ tiles of Web Mercator
 (EPSG:3857); JSON positions are WGS84.
+
+A tile is fixed by its data version: a tile URL that names the version (``v=``, the ``X-Data-Version`` of the
+count the map asked first, as ``static/app/tile_points.js`` adds it) may be kept by the browser for a day
+(``Cache-Control: immutable``), so panning back or zooming out again costs no request; any other is revalidated.
+When anyone may read (``READ_ACCESS=public``) tiles may be fetched from any origin (``Access-Control-Allow-Origin:
+*``, no credentials), so ``webmap.tile_points.TilePoints`` works from a notebook's page against a running app.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from geo import filters, tiles
 from geo.errors import ValidationError
 from webmap.api import data_as_of, layer_filters, request_args, respond
+from webmap.data import current_data, current_settings
 
 bp = Blueprint("tiles", __name__)
 
@@ -33,15 +40,26 @@ def _source(layer: str) -> tiles.TileSource:
     return data.cached(key, lambda: tiles.TileSource(layer, filters.apply(layer, data.layers, wanted, data.joined)))
 
 
+def _cacheable(resp: Response) -> Response:
+    """Kept by the browser when the URL names the data version the tile was made from (``v=``), else revalidated;
+    readable from any origin when anyone may read."""
+    named = request.args.get("v")
+    resp.headers["Cache-Control"] = ("private, max-age=86400, immutable" if named and named == current_data().version
+                                     else "no-cache")
+    if current_settings().read_access == "public":
+        resp.headers["Access-Control-Allow-Origin"] = "*"
+    return resp
+
+
 @bp.get("/tiles/<layer>/<int(signed=True):z>/<int(signed=True):x>/<int(signed=True):y>.mvt")
 def mvt(layer: str, z: int, x: int, y: int) -> Response:
     """One vector tile: clusters (count, count per status) or points (id, names, status) of a point layer."""
     tile = tiles.check_tile(z, x, y)
-    return Response(tiles.to_mvt(_source(layer), tile), mimetype=MVT)
+    return _cacheable(Response(tiles.to_mvt(_source(layer), tile), mimetype=MVT))
 
 
 @bp.get("/tiles/<layer>/<int(signed=True):z>/<int(signed=True):x>/<int(signed=True):y>.json")
 def tile_json(layer: str, z: int, x: int, y: int) -> Response:
     """One tile as JSON: kind (clusters or points), WGS84 bounds, count and features (lon/lat WGS84)."""
     tile = tiles.check_tile(z, x, y)
-    return respond(tiles.to_json(_source(layer), tile))
+    return _cacheable(respond(tiles.to_json(_source(layer), tile)))

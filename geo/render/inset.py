@@ -47,7 +47,7 @@ class InsetPlan:
 
 def plan(spec: MapSpec, ms: MarkSet | None, frame: Frame) -> InsetPlan | None:
     """The inset around the largest crowd of marks at this frame's scale (metro maps only), or None."""
-    if spec.kind not in INSET_KINDS or ms is None:
+    if spec.kind not in INSET_KINDS or ms is None or not len(ms.xy):
         return None
     xy, size = ms.xy, ms.size
     groups = clusters(xy, float(size.max()) * 1.3 * frame.metres_per_pt, ms.symbol)

@@ -2,6 +2,13 @@
 offline base, the graticule, the overlays (suitability surface, belts, buffer, corridor axes, query geometry)
 and the point marks (fanned out where they would overlap, numbered as the table numbers them).
 
+A layer with more than :data:`DENSITY_FROM` marks (a register of a million projects) is drawn as a density grid
+instead, with the overlays (over the districts, under the belts and axes): hexagons about :data:`DENSITY_CELL_PT`
+points wide coloured by how many of its features each holds, in classes split at round numbers (1, 2, 5, 10 …),
+with a legend row per class that says so and gives the layer's total; a million overlapping symbols would say
+nothing (and take minutes to fan out and draw). Those marks never reach the :class:`MarkSet`, so numbering, fanning out and the inset see
+only the symbols.
+
 Each layer adds to the legend only what falls inside the canvas's frame, so the legend lists what is drawn.
 The inset canvas passes no legend.
 """
@@ -25,8 +32,19 @@ from geo.render.geometry import geom_metric, line_parts, simplify_coverage, spre
 from geo.render.panels import Legend
 from geo.render.spec import POINT_LAYERS, MapSpec
 
-
 # -- marks -------------------------------------------------------------------------------------------------
+#: Above this many marks of one point layer, the layer is drawn as a density grid, not one symbol per feature.
+DENSITY_FROM = 5_000
+#: Width of a density hexagon on the page (points): about 3 mm.
+DENSITY_CELL_PT = 9.0
+#: Colours of the density classes per layer, light (fewest) to dark, in the layer's hue.
+DENSITY_COLORS: dict[str, list[str]] = {
+    "projects": ["#fcbba1", "#fb6a4a", "#de2d26", "#a50f15", "#67000d"],
+    "parks": ["#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1", "#54278f"],
+    "institutions": ["#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"],
+}
+
+
 @dataclass
 class MarkSet:
     """The spec's marks in UTM 49N with defaults filled (``m``), their coordinates (``xy``, metres) and symbol
@@ -46,9 +64,27 @@ class MarkSet:
         return self.m["layer"].ne("anchor").to_numpy()
 
 
+def dense_layers(marks: gpd.GeoDataFrame | None) -> dict[str, np.ndarray]:
+    """Which rows of the spec's marks are drawn as a density grid: per point layer with more than DENSITY_FROM
+    plain marks (features or context; not scores or anchors), a boolean mask over ``marks``."""
+    if marks is None or len(marks) <= DENSITY_FROM:
+        return {}
+    role = marks["role"] if "role" in marks else pd.Series("feature", index=marks.index)
+    plain = role.isin(["feature", "context"]).to_numpy()
+    out = {}
+    for layer in POINT_LAYERS:
+        sel = plain & marks["layer"].eq(layer).to_numpy()
+        if sel.sum() > DENSITY_FROM:
+            out[layer] = sel
+    return out
+
+
 def marks_metric(spec: MapSpec, k: float) -> MarkSet | None:
     """The spec's marks in UTM 49N, or None when it has none."""
     marks = spec.marks
+    dense = dense_layers(marks)
+    if dense:  # drawn as density grids by draw_overlays
+        marks = marks[~np.logical_or.reduce(list(dense.values()))]
     if marks is None or marks.empty:
         return None
     m = marks.to_crs(crs.METRIC_CRS).reset_index(drop=True)
@@ -60,6 +96,50 @@ def marks_metric(spec: MapSpec, k: float) -> MarkSet | None:
     size = np.array([style.LAYER_MARKER_PT.get(v, 6.0) for v in m["layer"]]) * k
     size = np.where(m["role"].eq("score"), 8.5 * k, size)
     return MarkSet(m, shapely.get_coordinates(m.geometry.values), size)
+
+
+def density_classes(top: int, most: int = 5) -> list[tuple[int, int]]:
+    """At most ``most`` count classes from 1 to ``top``, split at round numbers (1, 2, 5, 10, 20, 50 …) spaced
+    evenly on a log scale: 96 gives 1, 2–4, 5–19, 20–49, 50–96."""
+    top = max(int(top), 1)
+    nice = [m * 10 ** e for e in range(len(str(top)) + 1) for m in (1, 2, 5)]
+    edges = [1]
+    for target in np.geomspace(1, top, most + 1)[1:-1]:
+        edge = min(nice, key=lambda n: abs(math.log(n) - math.log(target)))
+        if edges[-1] < edge <= top:
+            edges.append(edge)
+    return [(lo, (edges[i + 1] - 1) if i + 1 < len(edges) else top) for i, lo in enumerate(edges)]
+
+
+def draw_density(c: MapCanvas, layer: str, xy: np.ndarray, add: Any) -> None:
+    """One layer's features (UTM metres) as hexagons coloured by count (classes of :func:`density_classes`) over
+    the frame, and the legend rows that say so (with the layer's total in the frame)."""
+    f = c.frame
+    inside = (xy[:, 0] >= f.x0) & (xy[:, 0] <= f.x1) & (xy[:, 1] >= f.y0) & (xy[:, 1] <= f.y1)
+    pts = xy[inside]
+    if not len(pts):
+        return
+    cell_m = DENSITY_CELL_PT * f.metres_per_pt
+    nx = max(4, round((f.x1 - f.x0) / cell_m))
+    ny = max(2, round((f.y1 - f.y0) / (cell_m * math.sqrt(3))))
+    hb = c.ax.hexbin(pts[:, 0], pts[:, 1], gridsize=(nx, ny), extent=(f.x0, f.x1, f.y0, f.y1), mincnt=1,
+                     linewidths=0, zorder=2.05)
+    counts = np.asarray(hb.get_array(), dtype=float)
+    classes = density_classes(int(counts.max()) if len(counts) else 1)
+    ramp = DENSITY_COLORS.get(layer, DENSITY_COLORS["projects"])
+    colors = [ramp[int(i)] for i in np.linspace(1 if len(classes) < 3 else 0, len(ramp) - 1, len(classes)).round()]
+    which = np.searchsorted([hi for _, hi in classes], counts, side="left").clip(0, len(classes) - 1)
+    hb.set_array(None)
+    hb.set_facecolor([colors[i] for i in which])
+    hb.set_edgecolor("none")
+    hb.set_alpha(0.9)
+    zh, en = style.LAYER_LABELS[layer]
+    km = f"{cell_m / 1000.0:.2g}"
+    for i, ((lo, hi), color) in enumerate(zip(classes, colors)):
+        span = f"{lo:,}–{hi:,}" if hi > lo else f"{lo:,}"
+        head_zh = f"{zh}密度（图中 {len(pts):,} 个，每六边形）" if i == 0 else f"{zh}密度"
+        head_en = f"{en}: {len(pts):,} as density, per {km} km hexagon" if i == 0 else f"{en} per hexagon"
+        add("patch", f"{head_zh} {span}", f"{head_en}: {span}", "layers", fc=color, alpha=0.9, ec="none")
 
 
 def face(r: Any) -> Any:
@@ -295,6 +375,10 @@ def draw_overlays(c: MapCanvas, spec: MapSpec, legend: Legend | None, *, detail:
                      alpha=0.45, linewidth=0, zorder=2)
         if _seen(c, s.geometry.values).any():
             add("ramp", "适宜性面", "Suitability surface (0–100)", "score", alpha=0.45)
+    for layer, sel in dense_layers(spec.marks).items():  # a layer too big for one symbol per feature
+        pts = spec.marks.geometry.values[sel]
+        x, y = crs.to_metric(shapely.get_x(pts), shapely.get_y(pts))
+        draw_density(c, layer, np.column_stack([x, y]), add)
     if spec.belts is not None and len(spec.belts) and not detail:
         b = spec.belts.to_crs(crs.METRIC_CRS)
         colors = [style.corridor_color(i) for i in b["id"]]

@@ -148,6 +148,14 @@
       a.setAttribute('href', `${a.dataset.exportBase}?${params.toString()}`);
     });
     if (picker) picker.hidden = !!state.query;
+    /* charts of the projects shown: the filters and the day only (so panning asks for nothing new) */
+    const chartParams = filterParams(state.filters);
+    if (state.asOf) chartParams.set('as_of', state.asOf);
+    document.querySelectorAll('[data-chart-base]').forEach((node) => {
+      const attr = node.tagName === 'IMG' ? 'src' : 'href';
+      const url = `${node.dataset.chartBase}?${chartParams.toString()}`;
+      if (node.getAttribute(attr) !== url) node.setAttribute(attr, url);
+    });
     const what = $('#cm-data-what');
     if (what) {
       what.replaceChildren(state.query ? bi('查询结果', 'the query hits') : bi('筛选后的图层', 'the filtered layer'));
@@ -357,14 +365,22 @@
     const points = handle('points');  // one cluster group for every point layer
     const overlays = {};
     for (const key of Object.keys(cfg.overlays)) {
-      if (key !== 'control' && key !== 'points') overlays[key] = handle(key);
+      if (key !== 'control' && key !== 'points' && !key.startsWith('tiles:')) overlays[key] = handle(key);
     }
 
-    /* each point layer is a switch over its markers in the shared cluster group */
+    /* each point layer is a switch over its markers in the shared cluster group, or (a layer bigger than
+     * cfg.bigLayerFeatures after the filters) over its tile layer (tile_points.js: server clusters, exact counts) */
     const PointLayer = L.Layer.extend({
-      initialize(key) { this.key = key; this._markers = []; },
-      onAdd() { points.addLayers(this._markers); },
-      onRemove() { points.removeLayers(this._markers); },
+      initialize(key) { this.key = key; this._markers = []; this._tiles = null; },
+      onAdd(m) { points.addLayers(this._markers); if (this._tiles) m.addLayer(this._tiles); },
+      onRemove(m) { points.removeLayers(this._markers); if (this._tiles) m.removeLayer(this._tiles); },
+      setTiles(tiles) {
+        if (this._tiles === tiles) return this;
+        if (this._tiles && this._map) this._map.removeLayer(this._tiles);
+        this._tiles = tiles;
+        if (tiles && this._map) this._map.addLayer(tiles);
+        return this;
+      },
       setMarkers(markers) {
         if (this._map) points.removeLayers(this._markers);
         this._markers = markers;
@@ -379,9 +395,11 @@
       zoomToShowLayer(m, cb) { return points.zoomToShowLayer(m, cb); },
     });
     const clusters = {};
+    const tileLayers = {};  // layer -> its TilePoints (made by webmap/maps.py), shown instead of markers when big
     for (const layer of cfg.pointLayers) {
       clusters[layer] = new PointLayer(layer);
       overlays[layer] = clusters[layer];
+      tileLayers[layer] = handle(`tiles:${layer}`) || null;
     }
     /* the layer switcher's names, bilingual (constants of the app, not data) */
     const nameHtml = (key) => {
@@ -401,24 +419,27 @@
       if (!layer) continue;
       if (state.layers.has(key)) map.addLayer(layer); else map.removeLayer(layer);
     }
-    const corridorFeatures = [];  // [{id, axis|belt, layer}] of the embedded corridor layers
+    const corridorFeatures = [];  // [{id, kind: corridors|belts, layer, parent}] of the embedded corridor layers
     for (const key of ['corridors', 'belts']) {
       const group = overlays[key];
       if (!group) continue;
-      const walk = (l) => {
+      const walk = (parent) => (l) => {
         if (l.feature && l.feature.properties) {
           const id = l.feature.properties.id;
           l._cmBase = { weight: l.options.weight, opacity: l.options.opacity, fillOpacity: l.options.fillOpacity };
-          corridorFeatures.push({ id, kind: key, layer: l });
-        } else if (l.eachLayer) l.eachLayer(walk);
+          corridorFeatures.push({ id, kind: key, layer: l, parent });
+        } else if (l.eachLayer) l.eachLayer(walk(l));
       };
-      group.eachLayer(walk);
+      group.eachLayer(walk(group));
     }
 
     CM.map = map;
     CM.state = state;
     CM.clusters = clusters;
     CM.points = points;
+    CM.tileLayers = tileLayers;
+    const tileMode = {};  // layer -> {count, byStatus} while drawn from tiles
+    CM.tileMode = tileMode;
 
     const queryLayer = L.layerGroup().addTo(map);
     CM.queryLayer = queryLayer;
@@ -504,16 +525,24 @@
       const legend = $('#cm-legend');
       if (!legend) return;
       const shown = (k) => state.layers.has(k) && map.hasLayer(overlays[k]);
-      const drawn = cfg.pointLayers.filter((l) => shown(l) && (records[l] || []).length);
+      const drawn = cfg.pointLayers.filter((l) => shown(l) && ((records[l] || []).length || (tileMode[l] && tileMode[l].count)));
       const statuses = new Set();
       let chain = false;
       for (const l of drawn) {
+        if (tileMode[l]) {  // drawn from tiles: the statuses the server counted; the ring may be drawn
+          for (const [st, n] of Object.entries(tileMode[l].byStatus)) {
+            if (n) statuses.add(has(cfg.statusColors, st) ? st : 'unknown');
+          }
+          chain = true;
+          continue;
+        }
         for (const r of records[l]) {
           statuses.add(has(cfg.statusColors, r.status) ? r.status : 'unknown');
           if (isChain(cfg, r.chain_link)) chain = true;
         }
       }
-      const corridorIds = new Set(corridorFeatures.filter((f) => f.kind === 'corridors').map((f) => f.id));
+      const corridorIds = new Set(corridorFeatures.filter((f) => f.kind === 'corridors' && f.parent.hasLayer(f.layer))
+        .map((f) => f.id));
       legend.querySelectorAll('li').forEach((li) => {
         let visible = true;
         const layer = li.dataset.legendLayer;
@@ -565,18 +594,34 @@
       return m;
     }
 
+    /* a layer with more than cfg.bigLayerFeatures features after the filters is drawn from its tiles: asked only
+     * when the whole layer (or a day of the time view) may be that big; the answer is the exact count */
+    async function bigCount(layer, tileParams) {
+      const big = cfg.bigLayerFeatures;
+      const tiles = tileLayers[layer];
+      if (!big || !tiles) return null;
+      if (!state.asOf && cfg.layerTotals && cfg.layerTotals[layer] != null && cfg.layerTotals[layer] <= big) return null;
+      tiles.options.params = Object.fromEntries(tileParams);
+      const doc = await tiles.count();
+      return doc.count > big ? doc : null;
+    }
+
     let loadSeq = 0;
     async function loadPoints() {
       const seq = ++loadSeq;
       const params = filterParams(state.filters);
-      params.set('format', 'compact');
       if (state.asOf) params.set('as_of', state.asOf);
+      const tileParams = new URLSearchParams(params);
+      params.set('format', 'compact');
       showError('');
       CM.loading = cfg.pointLayers.length;
       document.body.dataset.loaded = 'false';
       const got = {};
+      const gotTiles = {};
       await Promise.all(cfg.pointLayers.map(async (layer) => {
         try {
+          const big = await bigCount(layer, tileParams);
+          if (big) { gotTiles[layer] = big; return; }
           const doc = await getJSON(`${cfg.api}/layers/${layer}?${params.toString()}`);
           got[layer] = rowsToRecords(doc);
         } catch (err) {
@@ -587,7 +632,19 @@
       }));
       if (seq !== loadSeq) return;  // a later load was asked for meanwhile
       for (const layer of cfg.pointLayers) {
+        if (gotTiles[layer]) {  // drawn from tiles: no markers, the server's exact count
+          tileMode[layer] = gotTiles[layer];
+          records[layer] = [];
+          counts[layer] = gotTiles[layer].count;
+          for (const m of clusters[layer].getLayers()) markerById.delete(m.featureId);
+          clusters[layer].setMarkers([]);
+          tileLayers[layer].setParams(Object.fromEntries(tileParams));
+          clusters[layer].setTiles(tileLayers[layer]);
+          continue;
+        }
         if (!got[layer]) continue;
+        delete tileMode[layer];
+        clusters[layer].setTiles(null);
         records[layer] = got[layer];
         counts[layer] = got[layer].length;
         for (const m of clusters[layer].getLayers()) markerById.delete(m.featureId);
@@ -887,9 +944,9 @@
 
     function drawQuery(doc, q) {
       queryLayer.clearLayers();
-      L.geoJSON(doc.buffer, { style: { color: '#c00', weight: 2, dashArray: '6 4', fill: true, fillOpacity: 0.05 },
+      L.geoJSON(doc.buffer, { style: { color: cfg.queryColor, weight: 2, dashArray: '6 4', fill: true, fillOpacity: 0.05 },
         interactive: false }).addTo(queryLayer);
-      if (!q.feature) L.circleMarker([q.lat, q.lon], { radius: 5, color: '#c00', fillOpacity: 1 }).addTo(queryLayer);
+      if (!q.feature) L.circleMarker([q.lat, q.lon], { radius: 5, color: cfg.queryColor, fillOpacity: 1 }).addTo(queryLayer);
       doc.features.forEach((f, i) => {
         const p = f.properties;
         if (!f.geometry || f.geometry.type !== 'Point') return;
@@ -1043,12 +1100,40 @@
     });
 
     /* -- time: the ledger as it stood on a day ------------------------------------------- */
+    /* the time view: an axis and belt whose corridor the ledger did not hold that day are taken off the map (and
+     * put back for a later day or today); the districts have no history */
+    let daySeq = 0;
+    async function corridorsOfDay(day) {
+      const seq = ++daySeq;
+      let ids = null;
+      if (day) {
+        try {
+          const doc = await getJSON(`${cfg.api}/layers/corridors?format=json&as_of=${encodeURIComponent(day)}`);
+          ids = new Set((doc.features || []).map((r) => r.id));
+        } catch (err) {
+          if (seq === daySeq) showError(err.message);
+          return;
+        }
+      }
+      if (seq !== daySeq) return;  // a later day was asked for meanwhile
+      for (const f of corridorFeatures) {
+        const keep = !ids || ids.has(f.id);
+        if (keep && !f.parent.hasLayer(f.layer)) f.parent.addLayer(f.layer);
+        else if (!keep && f.parent.hasLayer(f.layer)) {
+          if (f.layer.closeTooltip) f.layer.closeTooltip();
+          f.parent.removeLayer(f.layer);
+        }
+      }
+      highlightCorridor(state.filters.corridor);
+      updateLegend();
+    }
+
     function setAsOf(day) {
       if (day != null && !DAY_RE.test(String(day))) throw new Error('as_of must be YYYY-MM-DD or null');
       state.asOf = day == null ? null : String(day);
       writeState(map, state);
       showCounts();
-      const jobs = [loadPoints()];
+      const jobs = [loadPoints(), corridorsOfDay(state.asOf)];
       if (state.query) jobs.push(runQuery(state.query));
       return Promise.all(jobs).then(() => undefined);
     }
@@ -1087,6 +1172,7 @@
     showCounts();
     updateLegend();
     loadPoints();
+    if (state.asOf) corridorsOfDay(state.asOf);
     if (state.query) runQuery(state.query);
   };
 }());
