@@ -279,7 +279,10 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                                       "path"),
                                _param("y", "tile row (0 to 2^z - 1)", _number(0, 2**20 - 1, integer=True), True,
                                       "path"),
-                               *_filters(), AS_OF],
+                               *_filters(), AS_OF,
+                               _param("v", "the data version the tile is asked for (the X-Data-Version of the "
+                                           "map's count): when it is the current one, the tile may be kept a day",
+                                      TEXT)],
                 "responses": {**_ok("the tile", "application/vnd.mapbox-vector-tile"), **_errors(400, 404)}}},
             "/charts/{chart}.svg": {"get": {
                 "summary": "A chart of the projects the map shows, as a standalone SVG file (styles inside)",

@@ -6,6 +6,7 @@ page makes is recorded; any that would leave 127.0.0.1 is aborted and fails the 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -114,10 +115,11 @@ def page_log() -> PageLog:
     return PageLog()
 
 
-@pytest.fixture()
-def page(browser: Browser, page_log: PageLog) -> Iterator[Page]:
-    """A fresh page whose requests off 127.0.0.1 are aborted; fails the test if it made any."""
-    context = browser.new_context(viewport={"width": 1024, "height": 768})
+@contextlib.contextmanager
+def watched_page(browser: Browser, page_log: PageLog, **context_options: object) -> Iterator[Page]:
+    """A page of a new context (``context_options``: viewport, is_mobile …) whose requests off 127.0.0.1 are
+    aborted, its console errors, failed responses and requests kept in ``page_log``; fails if it went off-site."""
+    context = browser.new_context(**context_options)
 
     def _route(route: Route, request: Request) -> None:
         if _is_local(request.url):
@@ -134,3 +136,22 @@ def page(browser: Browser, page_log: PageLog) -> Iterator[Page]:
     yield p
     context.close()
     assert page_log.offsite_requests() == [], "requests left 127.0.0.1"
+
+
+#: A phone's screen (CSS px), as the phone fixture shows pages.
+PHONE_WIDTH, PHONE_HEIGHT = 390, 844
+
+
+@pytest.fixture()
+def page(browser: Browser, page_log: PageLog) -> Iterator[Page]:
+    """A fresh page whose requests off 127.0.0.1 are aborted; fails the test if it made any."""
+    with watched_page(browser, page_log, viewport={"width": 1024, "height": 768}) as p:
+        yield p
+
+
+@pytest.fixture()
+def phone(browser: Browser, page_log: PageLog) -> Iterator[Page]:
+    """A page of a phone (390 × 844 CSS px, touch), requests off 127.0.0.1 aborted as for ``page``."""
+    with watched_page(browser, page_log, viewport={"width": PHONE_WIDTH, "height": PHONE_HEIGHT}, is_mobile=True,
+                      has_touch=True) as p:
+        yield p

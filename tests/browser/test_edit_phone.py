@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 from werkzeug.serving import make_server
 
 from geo import accounts
 from geo.store import GeoPackageStore
-from tests.browser.conftest import HOST, PageLog, _is_local
+from tests.browser.conftest import HOST, PHONE_HEIGHT, PHONE_WIDTH, PageLog
 from tests.browser.test_edit_in_place import (
     PASSWORD,
     PROJECT,
@@ -33,7 +33,7 @@ from tests.browser.test_edit_in_place import (
 )
 from webmap import create_app
 
-WIDTH, HEIGHT = 390, 844
+WIDTH, HEIGHT = PHONE_WIDTH, PHONE_HEIGHT
 
 
 @pytest.fixture(scope="module")
@@ -50,22 +50,6 @@ def phone_server(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> 
     finally:
         server.shutdown()
         thread.join(timeout=10)
-
-
-@pytest.fixture()
-def phone(browser: Browser, page_log: PageLog) -> Iterator[Page]:
-    """A page 390 × 844 CSS px with touch (a phone); requests off 127.0.0.1 aborted as in the shared fixture."""
-    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, is_mobile=True, has_touch=True)
-    context.route("**/*", lambda route, request: route.continue_() if _is_local(request.url)
-                  else route.abort("blockedbyclient"))
-    context.on("request", lambda r: page_log.requests.append(r.url))
-    p = context.new_page()
-    p.on("console", lambda msg: page_log.on_console(msg.type, msg.text))
-    p.on("pageerror", lambda exc: page_log.console_errors.append(f"uncaught: {exc}"))
-    p.on("response", lambda resp: page_log.on_response(resp.status, resp.url))
-    yield p
-    context.close()
-    assert page_log.offsite_requests() == [], "requests left 127.0.0.1"
 
 
 #: Each control of the form a phone user must reach: scrolled into view in the dialog, wholly inside it and the

@@ -4,13 +4,10 @@ buffer results, data links, the language switch, the phone layout and the page's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page
-
-from tests.browser.conftest import PageLog, _is_local
+from playwright.sync_api import Page
 
 CATL_SITE = (34.615, 112.64)  # 伊滨区's stand-in point: 2 parks, 5 projects and 1 institution of CATL's base
 YANSHI_SEAT = (34.727, 112.789)  # 偃师区's seat, where 优箔's project stands in
@@ -379,21 +376,6 @@ def test_the_language_switch_applies_to_the_page_and_is_kept_in_the_permalink(pa
 
 
 # -- phone ------------------------------------------------------------------------------------------------
-
-@pytest.fixture()
-def phone(browser: Browser, page_log: PageLog) -> Iterator[Page]:
-    """A page 390 × 844 CSS px (a phone), requests off 127.0.0.1 aborted as in the shared fixture."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    context.route("**/*", lambda route, request: route.continue_() if _is_local(request.url)
-                  else route.abort("blockedbyclient"))
-    context.on("request", lambda r: page_log.requests.append(r.url))
-    p = context.new_page()
-    p.on("console", lambda msg: page_log.on_console(msg.type, msg.text))
-    p.on("pageerror", lambda exc: page_log.console_errors.append(f"uncaught: {exc}"))
-    p.on("response", lambda resp: page_log.on_response(resp.status, resp.url))
-    yield p
-    context.close()
-
 
 def boxes(page: Page) -> dict:
     return page.evaluate("""() => { const r = (s) => { const e = document.querySelector(s); if (!e) return null;

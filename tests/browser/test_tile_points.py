@@ -9,6 +9,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser.test_map import counts, open_map
 from webmap import create_app
 
 BIG = 5
@@ -24,16 +25,6 @@ def big_server(store_path):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
-
-
-def open_map(page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_function("() => document.body.dataset.loaded === 'true'", timeout=20_000)
-
-
-def counts(page) -> dict[str, int]:
-    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.cm-count')]
-        .map(e => [e.dataset.layer, +e.querySelector('b').textContent]))""")
 
 
 def drawn(page, layer: str) -> list[dict]:

@@ -17,6 +17,7 @@ from geo.render import inset
 from geo.render.canvas import MapCanvas, Stage
 from geo.render.furniture import scale_bar
 from geo.render.sheet import Sheet
+from tests.geo.test_render import outside
 
 SVG = "{http://www.w3.org/2000/svg}"
 #: The 伊滨区 view (WGS84 west, south, east, north), as the web map shows it at lon 112.64, lat 34.615, z 12.
@@ -26,18 +27,6 @@ YIBIN = (112.526, 34.520, 112.754, 34.710)
 def render_svg(spec: render.MapSpec, size: str = "A4-landscape") -> tuple[list[str], render.MapFacts]:
     data, facts = render.render_bytes(spec, "svg", size=size, dpi=50, date="2024-03-01")
     return ["".join(t.itertext()) for t in ET.fromstring(data).iter(f"{SVG}text")], facts
-
-
-def outside(facts: render.MapFacts) -> list[tuple[str, str]]:
-    """The texts drawn on a map frame whose box leaves the frame (by more than a pixel)."""
-    px = 72.0 / facts.dpi
-    bad = []
-    for label in facts.labels:
-        x, y, w, h = label.box_pt
-        fx, fy, fw, fh = label.frame_pt
-        if x < fx - px or y < fy - px or x + w > fx + fw + px or y + h > fy + fh + px:
-            bad.append((label.kind, label.text))
-    return bad
 
 
 def in_frame(spec: render.MapSpec, facts: render.MapFacts) -> gpd.GeoDataFrame:
