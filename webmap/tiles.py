@@ -14,7 +14,7 @@ When anyone may read (``READ_ACCESS=public``) tiles may be fetched from any orig
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from geo import filters, tiles
 from geo.errors import ValidationError
@@ -34,6 +34,7 @@ def _source(layer: str) -> tiles.TileSource:
         raise ValidationError(f"no tiles for layer {layer[:40]!r}; expected one of: {', '.join(TILE_LAYERS)}",
                               field="layer")
     args = request_args()
+    args.text("v")  # the data version named (see _cacheable): checked before any work
     data = data_as_of(args)
     wanted = layer_filters(args, data)
     key = ("tiles", layer, tuple(sorted(wanted.as_params().items())))
@@ -43,7 +44,7 @@ def _source(layer: str) -> tiles.TileSource:
 def _cacheable(resp: Response) -> Response:
     """Kept by the browser when the URL names the data version the tile was made from (``v=``), else revalidated;
     readable from any origin when anyone may read."""
-    named = request.args.get("v")
+    named = request_args().text("v")
     resp.headers["Cache-Control"] = ("private, max-age=86400, immutable" if named and named == current_data().version
                                      else "no-cache")
     if current_settings().read_access == "public":
