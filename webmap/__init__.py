@@ -71,6 +71,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(features.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(tiles.bp)  # /tiles/<layer>/<z>/<x>/<y>.mvt|.json
+    data.on_new_snapshot(app, lambda snapshot: tiles.warm(snapshot, settings.big_layer_features))
     app.register_blueprint(charts.bp)  # /charts/<chart>.svg: standalone SVG charts of the shown projects
     app.register_blueprint(site.bp)
     app.register_blueprint(export.bp)

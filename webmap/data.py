@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import threading
+from collections.abc import Callable
 
 from flask import Flask, Response, current_app, g
 
@@ -19,7 +21,27 @@ def current_data() -> Dataset:
     """The snapshot of the store this request uses (taken on first use; the same for the whole request)."""
     if "dataset" not in g:
         g.dataset = live_data().current()
+        _announce(g.dataset)
     return g.dataset
+
+
+def on_new_snapshot(app: Flask, hook: Callable[[Dataset], None]) -> None:
+    """Call ``hook(dataset)`` once for each new snapshot of the store this process loads (to prepare what the
+    next requests will need; it runs in the request that loaded the snapshot, so it should be quick)."""
+    app.extensions.setdefault("corridors_on_snapshot", []).append(hook)
+
+
+_announced = threading.Lock()
+
+
+def _announce(dataset: Dataset) -> None:
+    """Run the app's new-snapshot hooks if ``dataset`` is a snapshot this process has not announced yet."""
+    with _announced:
+        if current_app.extensions.get("corridors_announced") is dataset:
+            return
+        current_app.extensions["corridors_announced"] = dataset
+    for hook in current_app.extensions.get("corridors_on_snapshot", ()):
+        hook(dataset)
 
 
 def current_settings() -> Settings:

@@ -14,9 +14,12 @@ When anyone may read (``READ_ACCESS=public``) tiles may be fetched from any orig
 
 from __future__ import annotations
 
+import threading
+
 from flask import Blueprint, Response
 
 from geo import filters, tiles
+from geo.dataset import Dataset
 from geo.errors import ValidationError
 from webmap.api import data_as_of, layer_filters, request_args, respond
 from webmap.data import current_data, current_settings
@@ -36,9 +39,23 @@ def _source(layer: str) -> tiles.TileSource:
     args = request_args()
     args.text("v")  # the data version named (see _cacheable): checked before any work
     data = data_as_of(args)
-    wanted = layer_filters(args, data)
+    return source_for(data, layer, layer_filters(args, data))
+
+
+def source_for(data: Dataset, layer: str, wanted: filters.Filters) -> tiles.TileSource:
+    """A layer of ``data``, filtered, as a tile source: built once per data version and filter (concurrent
+    requests for it wait for the one build)."""
     key = ("tiles", layer, tuple(sorted(wanted.as_params().items())))
     return data.cached(key, lambda: tiles.TileSource(layer, filters.apply(layer, data.layers, wanted, data.joined)))
+
+
+def warm(data: Dataset, big_features: int) -> None:
+    """Build, in the background, the unfiltered tile sources of the layers the map will draw from tiles (more
+    than ``big_features`` features), so that the first tiles of a new snapshot do not wait for them."""
+    big = [layer for layer in TILE_LAYERS if layer in data.layers and len(data.layers[layer]) > big_features]
+    if big:
+        threading.Thread(target=lambda: [source_for(data, layer, filters.Filters()) for layer in big],
+                         name="warm-tiles", daemon=True).start()
 
 
 def _cacheable(resp: Response) -> Response:

@@ -100,3 +100,22 @@ def test_bad_tiles_name_the_field(z, x, y, field):
 def test_only_point_layers(layers):
     with pytest.raises(ValidationError, match="points"):
         tiles.TileSource("districts", layers["districts"])
+
+
+@pytest.mark.parametrize("z", [0, 5, 9, tiles.POINTS_FROM_Z - 1, tiles.POINTS_FROM_Z])
+def test_each_zoom_built_from_the_one_above_equals_binning_the_records(source, z):
+    col, row = source._cells(z, source.x, source.y)
+    direct = tiles._clusters(tiles._group_records(tiles.cell_keys(col, row, z), source.x, source.y, source.status_code))
+    built = source.clusters(z)
+    assert np.array_equal(built.keys, direct.keys) and np.array_equal(built.count, direct.count)
+    assert np.array_equal(built.by_status, direct.by_status)
+    assert np.allclose(built.x, direct.x, rtol=0, atol=1e-6) and np.allclose(built.y, direct.y, rtol=0, atol=1e-6)
+
+
+def test_a_dense_tile_beyond_points_from_z_clusters_its_own_records(points, monkeypatch):
+    monkeypatch.setattr(tiles, "MAX_POINTS_PER_TILE", 10)
+    source = tiles.TileSource("projects", points)
+    doc = tiles.to_json(source, mercantile.tile(112.45, 34.62, tiles.POINTS_FROM_Z + 3))
+    assert doc["kind"] == "clusters" and doc["count"] == len(source.point_rows(
+        mercantile.tile(112.45, 34.62, tiles.POINTS_FROM_Z + 3))) >= 50
+    assert sum(f["properties"]["count"] for f in doc["features"] if f["lon"] == 112.45) >= 50

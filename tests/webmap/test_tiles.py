@@ -54,3 +54,19 @@ def test_points_when_zoomed_in_and_vector_tiles(client):
 def test_bad_requests_are_a_json_400_naming_the_field(client, url, field):
     r = client.get(url)
     assert r.status_code == 400 and r.get_json()["field"] == field
+
+
+def test_a_new_snapshot_builds_the_big_layers_tile_sources_in_the_background(served_store, monkeypatch):
+    built = []
+    monkeypatch.setattr(tiles, "TileSource", lambda name, frame: built.append((name, len(frame))) or name)
+    app = create_app({"TESTING": True, "CORRIDORS_STORE": served_store, "BIG_LAYER_FEATURES": "5"})
+    client = app.test_client()
+    assert client.get("/readyz").status_code == 200  # loads the snapshot: no tile asked for
+    for thread in [t for t in __import__("threading").enumerate() if t.name == "warm-tiles"]:
+        thread.join(10)
+    data = app.extensions["corridors_data"].current()
+    big = {layer for layer in ("parks", "projects", "institutions") if len(data.layers[layer]) > 5}
+    assert {name for name, _ in built} == big and {"projects", "parks"} <= big
+    assert all(n == len(data.layers[name]) for name, n in built)  # unfiltered
+    client.get("/readyz")  # the same snapshot: nothing built again
+    assert len(built) == len(big)
