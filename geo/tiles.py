@@ -107,6 +107,18 @@ def _cell_col_row(keys: np.ndarray, z: int) -> tuple[np.ndarray, np.ndarray]:
     return tx * CELLS_PER_TILE + cell % CELLS_PER_TILE, ty * CELLS_PER_TILE + cell // CELLS_PER_TILE
 
 
+def _morton(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Morton (Z-order) keys of tile columns and rows below 2**16: their bits interleaved, y's above x's, so that
+    the tiles inside any ancestor tile have consecutive keys."""
+    def spread(v: np.ndarray) -> np.ndarray:
+        v = np.asarray(v, dtype=np.int64)
+        v = (v | (v << 8)) & 0x00FF00FF
+        v = (v | (v << 4)) & 0x0F0F0F0F
+        v = (v | (v << 2)) & 0x33333333
+        return (v | (v << 1)) & 0x55555555
+    return spread(x) | (spread(y) << 1)
+
+
 def _group(keys: np.ndarray, sum_x: np.ndarray, sum_y: np.ndarray, count: np.ndarray, by_status: np.ndarray
            ) -> tuple[np.ndarray, ...]:
     """Sum clusters sharing a key: unique keys, and the sums of x, y, count and status counts."""
@@ -153,6 +165,9 @@ class TileSource:
         code = pd.Categorical(status, categories=list(STATUSES)).codes.astype(np.int64)
         self.status_code = np.where(code < 0, len(STATUSES), code)  # the last code: other or missing
         self._columns = {c: self.frame[c].array for c in POINT_COLUMNS if c in self.frame.columns}
+        links = (self.frame["chain_link"].array.take(self.rows) if "chain_link" in self.frame
+                 else [None] * len(self.rows))
+        self._chain = pd.Categorical(links)  # each located record's chain link, as codes (-1: none)
         self._clusters: dict[int, Clusters] = {}
         self._build()
 
@@ -173,8 +188,9 @@ class TileSource:
         above); the sort is also the index of the point tiles."""
         z = POINTS_FROM_Z
         keys = cell_keys(*self._cells(z, self.x, self.y), z)
-        self._order = np.argsort(keys, kind="stable")
-        self._tile_keys = keys[self._order] // CELLS
+        tiles = keys // CELLS
+        self._order = np.argsort(_morton(tiles % (1 << z), tiles >> z), kind="stable")
+        self._tiles = _morton(tiles % (1 << z), tiles >> z)[self._order]
         level = _group_records(keys, self.x, self.y, self.status_code)
         while True:
             self._clusters[z] = _clusters(level)
@@ -200,16 +216,23 @@ class TileSource:
         return _clusters(_group_records(cell_keys(*self._cells(tile.z, x, y), tile.z), x, y, self.status_code[rows]))
 
     def point_rows(self, tile: mercantile.Tile) -> np.ndarray:
-        """Positions (in ``self.rows``) of the records inside the tile (west and north edges in), from the
-        records of its ancestor at POINTS_FROM_Z (a run of the sorted records)."""
-        up = tile if tile.z == POINTS_FROM_Z else mercantile.parent(tile, zoom=POINTS_FROM_Z)
-        key = tile_key(up)
-        rows = self._order[np.searchsorted(self._tile_keys, key, "left"):np.searchsorted(self._tile_keys, key, "right")]
+        """Positions (in ``self.rows``) of the records inside the tile (west and north edges in): a run of the
+        records sorted by their tile at POINTS_FROM_Z, whose order (Morton's) keeps each tile's descendants
+        together."""
+        up = tile if tile.z <= POINTS_FROM_Z else mercantile.parent(tile, zoom=POINTS_FROM_Z)
+        shift = 2 * (POINTS_FROM_Z - up.z)
+        first = int(_morton(np.int64(up.x), np.int64(up.y))) << shift
+        rows = self._order[np.searchsorted(self._tiles, first):np.searchsorted(self._tiles, first + (1 << shift))]
         if tile.z > POINTS_FROM_Z:
             b = mercantile.xy_bounds(tile)
             x, y = self.x[rows], self.y[rows]
             rows = rows[(x >= b.left) & (x < b.right) & (y <= b.top) & (y > b.bottom)]
         return rows
+
+    def chain_links(self, tile: mercantile.Tile) -> dict[str, int]:
+        """How many records inside the tile name each chain link."""
+        counts = np.bincount(self._chain.codes[self.point_rows(tile)] + 1, minlength=len(self._chain.categories) + 1)
+        return {str(c): int(n) for c, n in zip(self._chain.categories, counts[1:]) if n and str(c)}
 
     def tile(self, tile: mercantile.Tile) -> dict[str, Any]:
         """What a tile holds: ``kind`` (clusters or points) and its features with WGS84 positions."""

@@ -271,7 +271,8 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                 "description": "XYZ tiles of Web Mercator (EPSG:3857). A cluster carries count and count_<status>; "
                                "a point id, name_zh, name_en, status. The map's filters and as_of apply; the counts "
                                "of all tiles of a zoom add up to the (filtered) layer. The same as JSON (WGS84): "
-                               ".json instead of .mvt.",
+                               ".json instead of .mvt, which also gives chain_links (the tile's records per "
+                               "chain link).",
                 "parameters": [_param("layer", "point layer", _choice(["parks", "projects", "institutions"]), True,
                                       "path"),
                                _param("z", "zoom", _number(0, 20, integer=True), True, "path"),

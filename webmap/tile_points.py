@@ -6,7 +6,9 @@ Leaflet.VectorGrid (vendored under ``webmap/static/vendor/leaflet.vectorgrid/``,
 ``bench/tile_renderers.py``) through the app's ``static/app/tile_points.js``: clusters as circles with their counts
 (a click zooms in), points as the main map's symbols (status colour, ■ park, ◆ institution, a dark ring for the
 battery chain); a click on a point opens the map's popup card (``CorridorsMap.openFeature``) or, elsewhere, a
-popup with its names.
+popup with its names; hovering a symbol names it (a click and a hover find a symbol drawn over a neighbouring tile or
+another such layer too). On the main map, ``map.js`` labels the points of the tiles in view with their names
+(``labelPoints``) and shows the legend's chain ring only when the count's ``chain_links`` name a link.
 
 The main map (``webmap.maps.build_map``) adds one per point layer, hidden; ``map.js`` switches a layer to it when
 the layer holds more than ``BIG_LAYER_FEATURES`` features after the filters. From a notebook, against a running

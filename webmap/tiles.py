@@ -78,6 +78,8 @@ def mvt(layer: str, z: int, x: int, y: int) -> Response:
 
 @bp.get("/tiles/<layer>/<int(signed=True):z>/<int(signed=True):x>/<int(signed=True):y>.json")
 def tile_json(layer: str, z: int, x: int, y: int) -> Response:
-    """One tile as JSON: kind (clusters or points), WGS84 bounds, count and features (lon/lat WGS84)."""
+    """One tile as JSON: kind (clusters or points), WGS84 bounds, count and features (lon/lat WGS84), and
+    chain_links: the number of its records per chain link."""
     tile = tiles.check_tile(z, x, y)
-    return _cacheable(respond(tiles.to_json(_source(layer), tile)))
+    source = _source(layer)
+    return _cacheable(respond({**tiles.to_json(source, tile), "chain_links": source.chain_links(tile)}))

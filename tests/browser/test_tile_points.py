@@ -4,7 +4,10 @@ the time view and buffer queries keep working, and a filter that leaves few feat
 
 from __future__ import annotations
 
+import json
+import math
 import threading
+import urllib.request
 
 import pytest
 from werkzeug.serving import make_server
@@ -110,4 +113,174 @@ def test_filters_and_the_time_view_change_the_tiles_and_few_features_switch_back
     page.wait_for_function("() => CorridorMap.clusters.projects.getLayers().length === 2")
     assert page.evaluate("!CorridorMap.tileMode.projects && !CorridorMap.map.hasLayer(CorridorMap.tileLayers.projects)")
     assert any("/api/layers/projects?" in u and "q=" in u for u in page_log.requests)
+    page_log.assert_clean()
+
+
+def visible_feature_labels(page) -> list[str]:
+    return page.evaluate("""() => [...document.querySelectorAll('.cm-label-feature:not(.cm-label-hidden) .cm-label-text')]
+        .map(t => t.textContent)""")
+
+
+def test_the_points_of_tiles_are_labelled_when_zoomed_in_and_clusters_are_not(page, page_log, big_server):
+    open_map(page, big_server + "/?z=13&lat=34.727&lon=112.789&layers=districts,projects")
+    assert all(f["properties"]["cluster"] for f in drawn(page, "projects"))  # z13: clusters, never labelled
+    page.evaluate("CorridorMap.placeLabels()")
+    assert visible_feature_labels(page) == []
+    page.evaluate("CorridorMap.map.setView([34.727, 112.789], 15, {animate: false})")
+    page.wait_for_function("""() => [...document.querySelectorAll('.cm-label-feature:not(.cm-label-hidden)')]
+        .some(l => l.textContent.includes('优箔（洛阳）年产15万吨电池箔项目'))""", timeout=10_000)
+    # the names as the normal map shows them: Chinese, English below
+    assert page.evaluate("""() => [...document.querySelectorAll('.cm-label-feature .cm-label-text')].map(t =>
+        [t.querySelector('.zh').textContent, t.querySelector('.en').textContent])
+        .some(([zh, en]) => zh.startsWith('优箔') && en.includes('foil'))""")
+    # at most the points of the tiles in view: each point of a loaded point tile, none of a tile out of view
+    points = drawn(page, "projects")
+    assert len(page.query_selector_all(".cm-label-feature")) <= len(points)
+    # names are text: a name holding markup is shown as it is written, never run
+    page.evaluate("""() => { const t = CorridorMap.tileLayers.projects, c = CorridorMap.map.getCenter();
+        const key = Object.keys(t._held).find(k => +k.split(':')[2] === t._tileZoom && t._held[k].length
+            && !t._held[k][0].properties.cluster);
+        t._held[key].push({latlng: L.latLng(c.lat + 0.002, c.lng - 0.004), properties: {id: 'evil', layer: 'projects',
+            name_zh: '<img src=x onerror="window.pwned=1">', name_en: '<script>window.pwned=2</script>'}});
+        CorridorMap.placeLabels(); }""")
+    texts = page.evaluate("""() => [...document.querySelectorAll('.cm-label-feature .cm-label-text')].map(t => t.textContent)""")
+    assert '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>' in texts
+    assert page.evaluate("document.querySelectorAll('.cm-label img, .cm-label script').length") == 0
+    assert page.evaluate("window.pwned") is None
+    # the five records located to one stand-in point share one symbol: no label, as a marker cluster has none
+    page.evaluate("CorridorMap.map.setView([34.615, 112.64], 15, {animate: false})")
+    drawn(page, "projects")
+    page.evaluate("CorridorMap.placeLabels()")
+    assert not [t for t in visible_feature_labels(page) if "中州时代" in t]
+    page_log.assert_clean()
+
+
+def legend_chain_shown(page) -> bool:
+    return page.evaluate("!document.querySelector('#cm-legend li[data-legend=chain]').hidden")
+
+
+def test_the_legend_shows_the_chain_ring_only_when_a_shown_record_has_a_chain_link(page, page_log, big_server):
+    open_map(page, big_server + "/?z=8&lat=34.62&lon=112.45&layers=districts,parks")
+    assert page.evaluate("!!CorridorMap.tileMode.parks")
+    assert not legend_chain_shown(page)  # parks have no chain link
+    page.evaluate("CorridorMap.map.addLayer(CorridorMap.clusters.projects)")
+    page.wait_for_function("() => !document.querySelector('#cm-legend li[data-legend=chain]').hidden")
+    assert page.evaluate("!!CorridorMap.tileMode.projects")
+    assert page.evaluate("CorridorMap.tileMode.projects.chainLinks") == {
+        "cell": 3, "structural-parts": 1, "anode": 1, "foil": 1}
+    page_log.assert_clean()
+
+
+def hover(page, at: dict) -> None:
+    """The pointer from beside a spot onto it (one move, after the hover test's 32 ms pause)."""
+    page.mouse.move(at["x"] + 60, at["y"] + 60)
+    page.wait_for_timeout(60)
+    page.mouse.move(at["x"], at["y"])
+
+
+def near_tile_edges(server: str, layer: str) -> list[dict]:
+    """The layer's points lying 3 to 16 px inside a tile's edge at some zoom from 14 to 18 (512 px tiles of Web
+    Mercator, as the map draws them): with their zoom and tile."""
+    with urllib.request.urlopen(f"{server}/api/layers/{layer}?format=geojson") as resp:
+        doc = json.load(resp)
+    out = []
+    for f in doc["features"]:
+        if not f["geometry"]:
+            continue
+        lon, lat = f["geometry"]["coordinates"]
+        for z in range(14, 19):
+            world = 256 * 2 ** z
+            x = (lon + 180) / 360 * world
+            y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * world
+            near = min(x % 512, y % 512, 512 - x % 512, 512 - y % 512)
+            if 3 <= near <= 16:
+                out.append({"id": f["properties"]["id"], "lat": lat, "lon": lon, "z": z, "tx": int(x // 512),
+                            "ty": int(y // 512)})
+    return out
+
+
+def test_hover_and_click_find_a_point_at_a_tile_edge_under_a_neighbour_tile(page, page_log, big_server):
+    """A point a few px inside its tile's edge is drawn by its tile, whose canvas reaches over the neighbour's; where
+    the neighbour's canvas lies on top, the pointer on the point's symbol still finds it."""
+    layer = "projects"
+    candidates = near_tile_edges(big_server, layer)
+    assert candidates
+    open_map(page, big_server + f"/?z=14&lat=34.62&lon=112.45&layers=districts,{layer}")
+    for c in candidates:
+        # the view centred on the point's tile: its tile is made first, its neighbours' canvases lie over it
+        page.evaluate("""c => CorridorMap.map.setView(CorridorMap.map.unproject(
+            L.point((c.tx + 0.5) * 512, (c.ty + 0.5) * 512), c.z), c.z, {animate: false})""", c)
+        drawn(page, layer)
+        at = screen_point(page, {"lat": c["lat"], "lng": c["lon"]})
+        under = page.evaluate("""([layer, c, at]) => { const t = CorridorMap.tileLayers[layer];
+            const own = t._vectorTiles[`${c.tx}:${c.ty}:${c.z}`];
+            const top = document.elementFromPoint(at.x, at.y);
+            return {own: !!own && top === own.getContainer(), canvas: top && top.tagName === 'CANVAS'}; }""",
+                              [layer, c, at])
+        if under["canvas"] and not under["own"]:
+            break
+    else:
+        pytest.fail("no point of the data lies under a neighbour tile's canvas")
+    names = page.evaluate("""([layer, c]) => CorridorMap.tileLayers[layer].drawnFeatures()
+        .filter(f => Math.abs(f.latlng.lat - c.lat) < 1e-5 && Math.abs(f.latlng.lng - c.lon) < 1e-5)
+        .map(f => f.properties.id)""", [layer, c])
+    assert c["id"] in names
+    hover(page, at)
+    page.wait_for_selector(".leaflet-tooltip.cm-tip", timeout=5_000)
+    tip = page.inner_text(".leaflet-tooltip.cm-tip")
+    rows = page.evaluate("""([layer, ids]) => CorridorMap.tileLayers[layer].drawnFeatures()
+        .filter(f => ids.includes(f.properties.id)).map(f => [f.properties.name_zh, f.properties.name_en]
+        .filter(Boolean).join(' · '))""", [layer, names])
+    assert tip in rows
+    page.mouse.move(at["x"] + 60, at["y"] + 60, steps=3)  # off the symbol: the tooltip goes
+    page.wait_for_selector(".leaflet-tooltip.cm-tip", state="detached", timeout=5_000)
+    # a click there opens the point's card (or, for records at one spot, the list to pick from)
+    page.mouse.click(at["x"], at["y"])
+    page.wait_for_selector(".cm-tile-pick a, .cm-popup[data-loaded='true']", timeout=5_000)
+    if len(names) == 1:
+        page.wait_for_selector(f".cm-popup[data-id='{names[0]}'][data-loaded='true']")
+    else:
+        assert sorted(page.eval_on_selector_all(".cm-tile-pick a", "els => els.map(e => e.dataset.id)")) == sorted(names)
+    assert page.evaluate("CorridorMap.state.query") is None  # not a buffer query
+    page_log.assert_clean()
+
+
+def test_hover_and_click_find_a_point_under_another_layers_tiles(page, page_log, big_server):
+    """Each point layer draws its own canvas tiles over the whole view, the last one shown on top: a project (with a
+    park at its spot) under the institutions' tiles is still found by the pointer on its symbol."""
+    def features(layer):
+        with urllib.request.urlopen(f"{big_server}/api/layers/{layer}?format=geojson") as resp:
+            return [f for f in json.load(resp)["features"] if f["geometry"]]
+    institutions = [f["geometry"]["coordinates"] for f in features("institutions")]
+    parks = features("parks")
+    project = next(f for f in features("projects") if all(
+        abs(f["geometry"]["coordinates"][0] - x) + abs(f["geometry"]["coordinates"][1] - y) > 0.003
+        for x, y in institutions))
+    lon, lat = project["geometry"]["coordinates"]
+    here = sorted([project["properties"]["id"]] + [f["properties"]["id"] for f in parks
+                                                    if f["geometry"]["coordinates"] == [lon, lat]])
+    open_map(page, big_server + f"/?z=15&lat={lat}&lon={lon}&layers=districts,parks,projects,institutions")
+    drawn(page, "projects")
+    page.wait_for_function("""() => ['parks', 'institutions'].every(l => { const t = CorridorMap.tileLayers[l];
+        return CorridorMap.map.hasLayer(t) && !t.isLoading() && t._canvasesAt(t._tileZoom).length > 0; })""")
+    at = screen_point(page, {"lat": lat, "lng": lon})
+    assert page.evaluate("""at => { const top = document.elementFromPoint(at.x, at.y);
+        return Object.values(CorridorMap.tileLayers.institutions._vectorTiles).some(t => t.getContainer() === top); }""",
+                         at)  # the institutions' canvas is on top there
+    hover(page, at)
+    page.wait_for_selector(".leaflet-tooltip.cm-tip", timeout=5_000)
+    assert page.inner_text(".leaflet-tooltip.cm-tip").startswith(project["properties"]["name_zh"])  # drawn on top
+    page.mouse.click(at["x"], at["y"])
+    if len(here) == 1:
+        page.wait_for_selector(f".cm-popup[data-id='{here[0]}'][data-loaded='true']", timeout=5_000)
+    else:  # the park and the project at that spot
+        page.wait_for_selector(".cm-tile-pick a", timeout=5_000)
+        assert sorted(page.eval_on_selector_all(".cm-tile-pick a", "els => els.map(e => e.dataset.id)")) == here
+    page.evaluate("CorridorMap.map.closePopup()")  # once it is closed, hovering names the point again
+    page.wait_for_function("() => !CorridorMap.map._panAnim || !CorridorMap.map._panAnim._inProgress")
+    at = screen_point(page, {"lat": lat, "lng": lon})  # where the popup's autopan left it
+    page.mouse.move(at["x"] + 60, at["y"] + 60)
+    page.wait_for_selector(".leaflet-tooltip.cm-tip", state="detached", timeout=5_000)
+    hover(page, at)
+    page.wait_for_selector(".leaflet-tooltip.cm-tip", timeout=5_000)
     page_log.assert_clean()

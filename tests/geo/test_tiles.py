@@ -119,3 +119,21 @@ def test_a_dense_tile_beyond_points_from_z_clusters_its_own_records(points, monk
     assert doc["kind"] == "clusters" and doc["count"] == len(source.point_rows(
         mercantile.tile(112.45, 34.62, tiles.POINTS_FROM_Z + 3))) >= 50
     assert sum(f["properties"]["count"] for f in doc["features"] if f["lon"] == 112.45) >= 50
+
+
+def test_chain_link_counts_of_tiles_add_up_to_the_layer():
+    rng = np.random.default_rng(3)
+    n = 5000
+    lon, lat = rng.uniform(111.5, 113.5, n), rng.uniform(33.8, 35.2, n)
+    frame = gpd.GeoDataFrame({"chain_link": rng.choice(["cell", "foil", None], n)},
+                             geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    source = tiles.TileSource("projects", frame)
+    assert source.chain_links(mercantile.Tile(0, 0, 0)) == frame["chain_link"].value_counts().to_dict()
+    for z in (5, tiles.POINTS_FROM_Z + 1):
+        total: dict[str, int] = {}
+        ancestor = mercantile.tile(112.45, 34.62, z - 2)
+        for tile in mercantile.children(ancestor, zoom=z):
+            for link, count in source.chain_links(tile).items():
+                total[link] = total.get(link, 0) + count
+        w, s, e, n_ = mercantile.bounds(ancestor)
+        assert total == frame.cx[w:e, s:n_]["chain_link"].value_counts().to_dict() != {}

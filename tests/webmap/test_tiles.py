@@ -70,3 +70,11 @@ def test_a_new_snapshot_builds_the_big_layers_tile_sources_in_the_background(ser
     assert all(n == len(data.layers[name]) for name, n in built)  # unfiltered
     client.get("/readyz")  # the same snapshot: nothing built again
     assert len(built) == len(big)
+
+
+def test_a_json_tile_counts_its_records_per_chain_link(client):
+    features = client.get("/api/layers/projects").get_json()["features"]  # GeoJSON: located or not
+    links = [f["properties"].get("chain_link") for f in features if f.get("geometry")]
+    want = {link: links.count(link) for link in set(links) if link}
+    assert client.get("/tiles/projects/0/0/0.json").get_json()["chain_links"] == want != {}
+    assert client.get("/tiles/projects/0/0/0.json?chain_link=cell").get_json()["chain_links"] == {"cell": want["cell"]}

@@ -400,6 +400,7 @@
       clusters[layer] = new PointLayer(layer);
       overlays[layer] = clusters[layer];
       tileLayers[layer] = handle(`tiles:${layer}`) || null;
+      if (tileLayers[layer]) tileLayers[layer].on('load', () => scheduleLabels());  // its points' labels
     }
     /* the layer switcher's names, bilingual (constants of the app, not data) */
     const nameHtml = (key) => {
@@ -529,11 +530,12 @@
       const statuses = new Set();
       let chain = false;
       for (const l of drawn) {
-        if (tileMode[l]) {  // drawn from tiles: the statuses the server counted; the ring may be drawn
+        if (tileMode[l]) {  // drawn from tiles: the statuses and chain links the server counted
           for (const [st, n] of Object.entries(tileMode[l].byStatus)) {
             if (n) statuses.add(has(cfg.statusColors, st) ? st : 'unknown');
           }
-          chain = true;
+          const links = tileMode[l].chainLinks;
+          if (!links || Object.entries(links).some(([link, n]) => n && isChain(cfg, link))) chain = true;
           continue;
         }
         for (const r of records[l]) {
@@ -708,10 +710,13 @@
     }
     CM.popupFor = popupFor;
     let openPopup = null;
-    map.on('popupopen', (e) => { openPopup = e.popup; document.body.classList.add('cm-popup-open'); });
-    map.on('popupclose', () => setTimeout(() => {
-      if (!document.querySelector('.leaflet-popup')) document.body.classList.remove('cm-popup-open');
-    }, 0));
+    /* tooltips are hidden while a popup is open (the popups open, not those still fading out after closing) */
+    const openPopups = new Set();
+    map.on('popupopen', (e) => { openPopup = e.popup; openPopups.add(e.popup); document.body.classList.add('cm-popup-open'); });
+    map.on('popupclose', (e) => {
+      openPopups.delete(e.popup);
+      if (!openPopups.size) document.body.classList.remove('cm-popup-open');
+    });
 
     /* open a feature's popup: its marker when it is drawn (zooming in or spiderfying as needed), else a popup
      * at the given position (a corridor, a district, a feature the filters hide) */
@@ -738,6 +743,9 @@
      * cluster's bubble), then further out */
     const LABEL_SPOTS = [8, 22].flatMap((d) => [`translate(${d}px, -50%)`, `translate(calc(-100% - ${d}px), -50%)`,
       `translate(-50%, ${d}px)`, `translate(-50%, calc(-100% - ${d}px))`]);
+    /* where each spot puts a label of w x h px whose point is at 0, 0 (the left and top of its box) */
+    const SPOT_AT = [8, 22].flatMap((d) => [(w, h) => [d, -h / 2], (w, h) => [-w - d, -h / 2], (w) => [-w / 2, d],
+      (w, h) => [-w / 2, -h - d]]);
     const labelMarker = (latlng, cls, content) => L.marker(latlng, { pane: 'cm-labels', interactive: false,
       keyboard: false, icon: L.divIcon({ className: `cm-label ${cls}`, html: el('span', { class: 'cm-label-text' }, content),
         iconSize: [0, 0], iconAnchor: [0, 0] }) });
@@ -766,6 +774,19 @@
       }
       return label;
     }
+    /* labels of the points of a layer drawn from tiles (tile_points.js labelPoints), kept while wanted */
+    let tileLabels = new Map();
+    function tileLabel(p) {
+      const key = `${p.key}@${p.latlng.lat},${p.latlng.lng}`;
+      let label = tileLabels.get(key);
+      if (!label || label.names !== `${p.properties.name_zh}|${p.properties.name_en}`) {
+        label = labelMarker(p.latlng, 'cm-label-feature',
+          [el('span', { class: 'zh' }, p.properties.name_zh || ''), el('small', { class: 'en' }, p.properties.name_en || '')]);
+        label.labelKey = `feature:${p.properties.id}`;
+        label.names = `${p.properties.name_zh}|${p.properties.name_en}`;
+      }
+      return [key, label];
+    }
     function scheduleLabels() {
       if (labelFrame != null) return;
       labelFrame = window.requestAnimationFrame(() => { labelFrame = null; placeLabels(); });
@@ -777,15 +798,24 @@
       const wanted = [];
       const districtsOn = state.layers.has('districts') && map.hasLayer(overlays.districts);
       if (districtsOn) wanted.push(...districtLabels);
+      const keptTileLabels = new Map();
       if (z >= (cfg.featureLabelZoom || 12)) {
         for (const layer of cfg.pointLayers) {
           if (!map.hasLayer(clusters[layer])) continue;
+          if (tileMode[layer] && map.hasLayer(tileLayers[layer])) {  // drawn from tiles: the points of those in view
+            for (const p of tileLayers[layer].labelPoints(bounds, 600 - wanted.length)) {
+              const [key, label] = tileLabel(p);
+              keptTileLabels.set(key, label);
+              wanted.push(label);
+            }
+          }
           for (const m of clusters[layer].getLayers()) {
             if (wanted.length > 600) break;
             if (points.getVisibleParent(m) === m && bounds.contains(m.getLatLng())) wanted.push(featureLabel(m));
           }
         }
       }
+      tileLabels = keptTileLabels;  // only those wanted now are kept
       if (districtsOn && z >= 10) wanted.push(...seatLabels);
       if (districtsOn) seatLayer.addTo(map); else seatLayer.remove();
       const keep = new Set(wanted);
@@ -810,24 +840,53 @@
           icons.push({ left, top, right: left + size.x, bottom: top + size.y });
         }
       });
+      for (const layer of cfg.pointLayers) {  // and the symbols of the layers drawn from tiles
+        if (!tileMode[layer] || !map.hasLayer(tileLayers[layer])) continue;
+        for (const { latlng, radius } of tileLayers[layer].symbolsIn(map.getBounds())) {
+          const c = map.latLngToContainerPoint(latlng);
+          icons.push({ left: box.left + c.x - radius, top: box.top + c.y - radius, right: box.left + c.x + radius,
+            bottom: box.top + c.y + radius });
+        }
+      }
+      /* the icons by cells of 64 px: a label is tested against those of the cells it covers (thousands of points) */
+      const cells = new Map();
+      const cellKeys = (r, gap) => {
+        const keys = [];
+        for (let cx = Math.floor((r.left - gap) / 64); cx <= Math.floor((r.right + gap) / 64); cx++) {
+          for (let cy = Math.floor((r.top - gap) / 64); cy <= Math.floor((r.bottom + gap) / 64); cy++) keys.push(`${cx}:${cy}`);
+        }
+        return keys;
+      };
+      for (const o of icons) for (const k of cellKeys(o, 0)) (cells.get(k) || cells.set(k, []).get(k)).push(o);
       const overlaps = (r, o, gap) => r.left < o.right + gap && r.right + gap > o.left && r.top < o.bottom + gap
         && r.bottom + gap > o.top;
+      const overIcon = (r) => cellKeys(r, 1).some((k) => (cells.get(k) || []).some((o) => overlaps(r, o, 1)));
       const fits = (r, avoidIcons) => r.left >= box.left && r.right <= box.right && r.top >= box.top && r.bottom <= box.bottom
-        && !placed.some((o) => overlaps(r, o, 2)) && !(avoidIcons && icons.some((o) => overlaps(r, o, 1)));
+        && !placed.some((o) => overlaps(r, o, 2)) && !(avoidIcons && overIcon(r));
+      /* every label's box read at once, centred on its point (one layout, not one per label and spot: hundreds of
+       * labels of points drawn from tiles), then each spot's box computed from it */
+      const nodes = [];
       for (const l of wanted) {
         const node = l.getElement();
         if (!node) continue;
         const text = node.querySelector('.cm-label-text');
         node.classList.remove('cm-label-hidden');
+        text.style.transform = '';  // the stylesheet's: translate(-50%, -50%)
+        nodes.push([node, text]);
+      }
+      const centredBoxes = nodes.map(([, text]) => text.getBoundingClientRect());
+      nodes.forEach(([node, text], i) => {
+        const c = centredBoxes[i];
+        const [w, h, x, y] = [c.width, c.height, c.left + c.width / 2, c.top + c.height / 2];
         const centred = node.classList.contains('cm-label-district');
         let found = null;
-        for (const t of centred ? [''] : LABEL_SPOTS) {
-          text.style.transform = t;
-          const r = text.getBoundingClientRect();
-          if (fits(r, !centred)) { found = r; break; }
+        for (let k = 0; k < (centred ? 1 : LABEL_SPOTS.length); k++) {
+          const [dx, dy] = centred ? [-w / 2, -h / 2] : SPOT_AT[k](w, h);
+          const r = { left: x + dx, top: y + dy, right: x + dx + w, bottom: y + dy + h };
+          if (fits(r, !centred)) { found = r; text.style.transform = centred ? '' : LABEL_SPOTS[k]; break; }
         }
         if (found) placed.push(found); else node.classList.add('cm-label-hidden');
-      }
+      });
     }
     map.on('zoomend moveend resize', scheduleLabels);
     points.on('animationend spiderfied unspiderfied', scheduleLabels);

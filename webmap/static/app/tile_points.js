@@ -11,12 +11,17 @@
  *
  *   const layer = L.tilePoints('/tiles/projects', { statusColors, chainLinks, params: {status: 'planned'} });
  *   layer.setParams({ status: 'planned', as_of: '2024-01-01' });   // the URLs change, the tiles are drawn again
- *   layer.count().then((doc) => doc.count);                         // exact count of the filtered layer (z0 tile)
+ *   layer.count().then((doc) => doc.count);                         // exact count of the filtered layer (z0 tile),
+ *                                                                    //   byStatus and chainLinks (records per link)
  *   layer.drawnFeatures();                                           // what the loaded tiles of this zoom hold
+ *   layer.labelPoints(map.getBounds(), 600);                         // the points to label (map.js placeLabels)
+ *   layer.symbolsIn(map.getBounds());                                // the symbols drawn there (for labels to avoid)
  * Tiles are 512 px (the server's 256 px tiles of the zoom above: a quarter of the requests), each canvas reaching
  * PAD px over its neighbours so that symbols at an edge are whole; once count() has named the data version, the tile
- * URLs carry it (v=) and the browser keeps them. Leaflet.VectorGrid 1.3 predates Leaflet 1.8: its canvas click
- * handler (which calls the removed L.DomEvent.fakeStop) is replaced here, handing a click on no feature to the map.
+ * URLs carry it (v=) and the browser keeps them. The canvas on top under the pointer may not be the one that drew the
+ * symbol there (a neighbour's, or another TilePoints layer's), so a click or a hover asks every loaded canvas of every
+ * TilePoints layer of the map (hitsAt). Leaflet.VectorGrid 1.3 predates Leaflet 1.8: its canvas click handler
+ * (which calls the removed L.DomEvent.fakeStop) is replaced here, handing a click on no feature to the map.
  * Positions: tiles are XYZ tiles of Web Mercator; latlngs are WGS84.
  */
 (function () {
@@ -101,23 +106,69 @@
     },
     _onClick(e) {
       if (!this._map) return;
-      const owner = this.options.owner;
-      const hits = [];
-      for (const tile of owner ? owner._canvasesAt(this._tileCoord.z) : [this]) {  // a symbol may reach over an edge
-        const point = this._map.mouseEventToLayerPoint(e).subtract(tile.getOffset());
-        for (const id of Object.keys(tile._layers)) {
-          const layer = tile._layers[id];
-          if (layer.options.interactive && layer._containsPoint(point)
-              && !((e.type === 'click' || e.type === 'preclick') && this._map._draggableMoved(layer))) hits.push(layer);
-        }
-      }
+      const hits = hitsAt(this, e);  // a symbol may reach over an edge
       const hit = hits.length ? hits[hits.length - 1] : null;  // the one drawn last, on top
       if (hit) hit.hits = hits.filter((h) => !(h.properties || {}).cluster).map((h) => h.properties);
       this._fireEvent(hit ? [hit] : false, e);
     },
+    /* Leaflet's hover test (mouseover, mouseout, the pointer's cursor), asking every canvas as a click does; at most
+     * one test in 32 ms, as Leaflet's, but the last move is tested too (a pointer stopping on a symbol names it) */
+    _handleMouseHover(e) {
+      if (!this._map) return;
+      if (this._mouseHoverThrottled) { this._hoverLater = e; return; }
+      const hits = hitsAt(this, e);
+      const hit = hits.length ? hits[hits.length - 1] : null;
+      if (hit !== this._hoveredLayer) {
+        this._handleMouseOut(e);
+        if (hit) {
+          L.DomUtil.addClass(this._container, 'leaflet-interactive');
+          this._fireEvent([hit], e, 'mouseover');
+          this._hoveredLayer = hit;
+        }
+      }
+      this._fireEvent(this._hoveredLayer ? [this._hoveredLayer] : false, e);
+      this._mouseHoverThrottled = true;
+      setTimeout(() => {
+        this._mouseHoverThrottled = false;
+        const later = this._hoverLater;
+        this._hoverLater = null;
+        if (later) this._handleMouseHover(later);
+      }, 32);
+    },
+    _handleMouseOut(e) {
+      this._hoverLater = null;  // the pointer left this canvas
+      L.Canvas.Tile.prototype._handleMouseOut.call(this, e);
+    },
   });
 
   function tileCanvas(coords, size, options) { return new TileCanvas(coords, size, options); }
+
+  const shown = new Set();  // the TilePoints layers on a map
+
+  /* the features under a pointer event on a tile's canvas, the one drawn last (on top) last: a symbol near a tile's
+   * edge is drawn by its own tile over the neighbour's area, where the neighbour's canvas (later in the page, so on
+   * top) gets the events, and the canvases of another tile layer (parks over projects) may lie on top too, so every
+   * loaded canvas of the zoom, of every TilePoints layer of the map, whose drawn area holds the pointer is asked */
+  function hitsAt(canvas, e) {
+    const map = canvas._map;
+    const owner = canvas.options.owner;
+    const at = map.mouseEventToLayerPoint(e);
+    const clicking = e.type === 'click' || e.type === 'preclick';
+    const owners = owner ? [...shown].filter((l) => l._map === map) : [];
+    if (owner && !owners.includes(owner)) owners.push(owner);
+    const hits = [];
+    for (const tile of owner ? owners.flatMap((l) => l._canvasesAt(canvas._tileCoord.z)) : [canvas]) {
+      const point = at.subtract(tile.getOffset());
+      if (point.x < -PAD || point.y < -PAD || point.x > tile._size.x + PAD || point.y > tile._size.y + PAD) continue;
+      for (const id of Object.keys(tile._layers)) {
+        const layer = tile._layers[id];
+        if (layer.options.interactive && layer._containsPoint(point) && !(clicking && map._draggableMoved(layer))) {
+          hits.push(layer);
+        }
+      }
+    }
+    return hits;
+  }
 
   function query(params) {
     const p = new URLSearchParams();
@@ -200,7 +251,8 @@
               if (k.startsWith('count_')) byStatus[k.slice(6)] = (byStatus[k.slice(6)] || 0) + v;
             }
           }
-          return { count: doc.count, byStatus };
+          /* records per chain link (null from a server that does not say: any may have one) */
+          return { count: doc.count, byStatus, chainLinks: doc.chain_links || null };
         }));
     },
 
@@ -210,6 +262,63 @@
       const out = [];
       for (const [key, feats] of Object.entries(this._held)) {
         if (+key.split(':')[2] === z) out.push(...feats);
+      }
+      return out;
+    },
+
+    /* the points to label: those of the loaded point tiles (never clusters) of the map's zoom inside bounds (a
+     * LatLngBounds), each alone at its spot (records located to one place share one symbol and get no label, as a
+     * marker cluster would), at most max of them: [{key, layer, latlng, properties}] */
+    labelPoints(bounds, max = Infinity) {
+      const out = [];
+      if (!(max > 0)) return out;
+      for (const feats of this._heldIn(bounds)) {
+        if (!feats.length || (feats[0].properties || {}).cluster) continue;
+        const at = new Map();
+        for (const f of feats) {
+          if (!f.latlng || f.properties.cluster) continue;
+          const spot = `${f.latlng.lat},${f.latlng.lng}`;
+          at.set(spot, at.has(spot) ? null : f);
+        }
+        for (const f of at.values()) {
+          if (f && bounds.contains(f.latlng)) {
+            out.push({ key: `${this.options.layer}:${f.properties.id}`, layer: this.options.layer, latlng: f.latlng,
+              properties: f.properties });
+            if (out.length >= max) return out;
+          }
+        }
+      }
+      return out;
+    },
+
+    /* the symbols drawn inside bounds (a LatLngBounds) at the map's zoom, one per spot: [{latlng, radius}] (px), for
+     * the map's labels to keep clear of */
+    symbolsIn(bounds) {
+      const out = [];
+      for (const feats of this._heldIn(bounds)) {
+        const seen = new Set();
+        for (const f of feats) {
+          const spot = f.latlng && `${f.latlng.lat},${f.latlng.lng}`;
+          if (!spot || seen.has(spot) || !bounds.contains(f.latlng)) continue;
+          seen.add(spot);
+          out.push({ latlng: f.latlng, radius: f.properties.cluster ? clusterRadius(f.properties.count) : 10 });
+        }
+      }
+      return out;
+    },
+
+    /* the features of each loaded tile of the map's zoom that meets bounds (tiles kept beyond the view are left out) */
+    _heldIn(bounds) {
+      const z = this._tileZoom;
+      if (!this._map || z == null) return [];
+      const size = this.getTileSize();
+      const out = [];
+      for (const [key, feats] of Object.entries(this._held)) {
+        const [x, y, tz] = key.split(':').map(Number);
+        if (tz !== z) continue;
+        const nw = this._map.unproject(L.point(x * size.x, y * size.y), z);
+        const se = this._map.unproject(L.point((x + 1) * size.x, (y + 1) * size.y), z);
+        if (bounds.intersects(L.latLngBounds(nw, se))) out.push(feats);
       }
       return out;
     },
@@ -277,6 +386,7 @@
     _onOver(e) {
       const p = (e.layer && e.layer.properties) || {};
       if (!this._map) return;
+      this._onOut();
       const text = p.cluster ? `${countText(p.count)}` : [p.name_zh, p.name_en].filter(Boolean).join(' · ');
       if (!text) return;
       this._tip = L.tooltip({ direction: 'top', className: 'cm-tip', offset: [0, -8] })
@@ -287,7 +397,13 @@
       if (this._tip) { this._tip.remove(); this._tip = null; }
     },
 
+    onAdd(map) {
+      shown.add(this);
+      return L.VectorGrid.Protobuf.prototype.onAdd.call(this, map);
+    },
+
     onRemove(map) {
+      shown.delete(this);
       this._onOut();
       return L.VectorGrid.Protobuf.prototype.onRemove.call(this, map);
     },
