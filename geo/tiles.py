@@ -24,6 +24,9 @@ geometry in tile coordinates) or the same as JSON with WGS84 positions. Input an
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +50,8 @@ CELLS_PER_TILE = 8
 #: browser ~20 us each per tile and say less than 64 counted clusters (1M projects: ~600 per tile at z13).
 MAX_POINTS_PER_TILE = 500
 MAX_Z = 20
+#: Encoded tiles a source keeps (the most recently asked; a 1M-project tile is 1-20 kB).
+TILES_KEPT = 2048
 #: Extent of a vector tile in its own coordinates (the MVT default).
 EXTENT = 4096
 #: Columns a point carries in a tile (when the layer has them).
@@ -170,6 +175,8 @@ class TileSource:
         self._chain = pd.Categorical(links)  # each located record's chain link, as codes (-1: none)
         self._clusters: dict[int, Clusters] = {}
         self._build()
+        self._kept: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._kept_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -214,6 +221,19 @@ class TileSource:
         rows = self.point_rows(tile)
         x, y = self.x[rows], self.y[rows]
         return _clusters(_group_records(cell_keys(*self._cells(tile.z, x, y), tile.z), x, y, self.status_code[rows]))
+
+    def kept(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
+        """``make()``, kept under ``key`` among the last TILES_KEPT results (LRU; thread-safe)."""
+        with self._kept_lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        value = make()  # outside the lock: two threads may both make a tile, never wait on each other's
+        with self._kept_lock:
+            self._kept[key] = value
+            while len(self._kept) > TILES_KEPT:
+                self._kept.popitem(last=False)
+        return value
 
     def point_rows(self, tile: mercantile.Tile) -> np.ndarray:
         """Positions (in ``self.rows``) of the records inside the tile (west and north edges in): a run of the
@@ -276,7 +296,12 @@ def to_json(source: TileSource, tile: mercantile.Tile) -> dict[str, Any]:
 
 
 def to_mvt(source: TileSource, tile: mercantile.Tile) -> bytes:
-    """A tile as a Mapbox Vector Tile (one layer named after the source layer; extent 4096, y down)."""
+    """A tile as a Mapbox Vector Tile (one layer named after the source layer; extent 4096, y down), encoded once
+    and kept by the source while it is among the last TILES_KEPT tiles asked."""
+    return source.kept(("mvt", tile), lambda: _encode_mvt(source, tile))
+
+
+def _encode_mvt(source: TileSource, tile: mercantile.Tile) -> bytes:
     held = source.tile(tile)
     b = mercantile.xy_bounds(tile)
     scale = EXTENT / (b.right - b.left)

@@ -137,3 +137,14 @@ def test_chain_link_counts_of_tiles_add_up_to_the_layer():
                 total[link] = total.get(link, 0) + count
         w, s, e, n_ = mercantile.bounds(ancestor)
         assert total == frame.cx[w:e, s:n_]["chain_link"].value_counts().to_dict() != {}
+
+
+def test_encoded_tiles_are_kept_up_to_tiles_kept(points, monkeypatch):
+    monkeypatch.setattr(tiles, "TILES_KEPT", 3)
+    source = tiles.TileSource("projects", points)
+    encoded = []
+    monkeypatch.setattr(tiles, "_encode_mvt", lambda s, t: encoded.append(t) or b"tile")
+    asked = [mercantile.Tile(x, 0, 3) for x in range(4)]
+    for tile in [*asked, asked[3], asked[0]]:
+        assert tiles.to_mvt(source, tile) == b"tile"
+    assert encoded == [*asked, asked[0]]  # the fourth pushed out the first; the last was kept

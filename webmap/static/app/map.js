@@ -497,7 +497,9 @@
     } else if (cfg.bounds) {
       map.fitBounds(cfg.bounds, { animate: false });
     }
-    map.on('moveend', () => writeState(map, state));
+    /* the view goes into the URL once the map has settled (a history write costs ~5 ms: not on every step of a pan) */
+    let viewWrite = null;
+    map.on('moveend', () => { clearTimeout(viewWrite); viewWrite = setTimeout(() => writeState(map, state), 150); });
     map.on('overlayadd', (e) => {
       const k = nameOf.get(e.layer);
       if (k) { state.layers.add(k); writeState(map, state); updateLegend(); scheduleLabels(); }

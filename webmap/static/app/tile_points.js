@@ -39,10 +39,13 @@
   /* each tile's canvas reaches PAD px into its neighbours, so a symbol or a cluster near a tile's edge is drawn whole
    * (a tile holds only the features inside it); a click is tested against every tile's features */
   const PAD = 24;
+  /* px: a point shares a cell of this size with no other symbol to be offered a label (labelPoints) */
+  const LABEL_ROOM = 40;
   const has = (obj, key) => obj != null && Object.prototype.hasOwnProperty.call(obj, key);
   let measure = null;
 
-  function countText(n) { return Number(n).toLocaleString('en-US'); }
+  const COUNT_FORMAT = new Intl.NumberFormat('en-US');  // made once: toLocaleString builds one per call (~1 ms)
+  function countText(n) { return COUNT_FORMAT.format(Number(n)); }
   function clusterRadius(count) {
     if (!measure) { measure = document.createElement('canvas').getContext('2d'); measure.font = FONT; }
     return Math.max(14, Math.ceil(measure.measureText(countText(count)).width / 2) + 8);
@@ -211,6 +214,19 @@
     },
 
     /* the tile URLs name the data version (v=) once a count has told it: the server lets the browser keep them */
+    /* a tile shows at once, without Leaflet's fade-in (the map's fadeAnimation): while tiles fade, the last zoom's
+     * clusters stay drawn under the new ones for 250 ms, two sets of counts at once, and every frame repaints */
+    _tileReady(coords, err, tile) {
+      const map = this._map;
+      const fade = map && map._fadeAnimated;
+      if (map) map._fadeAnimated = false;
+      try {
+        return L.VectorGrid.Protobuf.prototype._tileReady.call(this, coords, err, tile);
+      } finally {
+        if (map) map._fadeAnimated = fade;
+      }
+    },
+
     _initTile(tile) {
       L.VectorGrid.Protobuf.prototype._initTile.call(this, tile);
       const size = this.getTileSize();
@@ -271,7 +287,15 @@
      * marker cluster would), at most max of them: [{key, layer, latlng, properties}] */
     labelPoints(bounds, max = Infinity) {
       const out = [];
-      if (!(max > 0)) return out;
+      if (!(max > 0) || !this._map) return out;
+      /* a point sharing its LABEL_ROOM cell with another symbol has no room for a label: not offered (in a dense
+       * view, hundreds of labels would be made only to be hidden) */
+      const cells = new Map();
+      const cellOf = (latlng) => {
+        const p = this._map.latLngToContainerPoint(latlng);
+        return `${Math.floor(p.x / LABEL_ROOM)}:${Math.floor(p.y / LABEL_ROOM)}`;
+      };
+      const alone = [];
       for (const feats of this._heldIn(bounds)) {
         if (!feats.length || (feats[0].properties || {}).cluster) continue;
         const at = new Map();
@@ -279,14 +303,15 @@
           if (!f.latlng || f.properties.cluster) continue;
           const spot = `${f.latlng.lat},${f.latlng.lng}`;
           at.set(spot, at.has(spot) ? null : f);
+          if (at.get(spot) === f) { const c = cellOf(f.latlng); cells.set(c, (cells.get(c) || 0) + 1); }
         }
-        for (const f of at.values()) {
-          if (f && bounds.contains(f.latlng)) {
-            out.push({ key: `${this.options.layer}:${f.properties.id}`, layer: this.options.layer, latlng: f.latlng,
-              properties: f.properties });
-            if (out.length >= max) return out;
-          }
-        }
+        for (const f of at.values()) if (f && bounds.contains(f.latlng)) alone.push(f);
+      }
+      for (const f of alone) {
+        if (cells.get(cellOf(f.latlng)) > 1) continue;
+        out.push({ key: `${this.options.layer}:${f.properties.id}`, layer: this.options.layer, latlng: f.latlng,
+          properties: f.properties });
+        if (out.length >= max) break;
       }
       return out;
     },
