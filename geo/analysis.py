@@ -150,7 +150,8 @@ def corridor_members(joined_gdf: gpd.GeoDataFrame, corridor_id: str, *, possible
     def has(column: str) -> pd.Series:
         if column not in joined_gdf:
             return pd.Series(False, index=joined_gdf.index)
-        return joined_gdf[column].fillna("").str.split(";").apply(lambda ids: corridor_id in ids)
+        ids = joined_gdf[column]  # ";"-separated corridor ids
+        return (";" + ids.fillna("") + ";").str.contains(f";{corridor_id};", regex=False)
 
     named = joined_gdf["plan_corridor_id"] == corridor_id
     certain, maybe = has("belt_ids"), has("belt_ids_possible")
@@ -181,8 +182,8 @@ def known_investment(rows: pd.DataFrame) -> dict[str, object]:
 
 
 def _status_counts(rows: pd.DataFrame) -> dict[str, int]:
-    counts = {s: int((rows["status"] == s).sum()) for s in STATUS_ORDER}
-    return {k: v for k, v in counts.items() if v}
+    counts = rows["status"].value_counts()
+    return {s: int(counts[s]) for s in STATUS_ORDER if counts.get(s, 0)}
 
 
 def _located_to_city(rows: pd.DataFrame) -> pd.Series:
@@ -192,18 +193,27 @@ def _located_to_city(rows: pd.DataFrame) -> pd.Series:
 
 
 def _member_records(rows: pd.DataFrame, extra: tuple[str, ...] = ()) -> list[dict[str, object]]:
-    cols = ["id", "name_zh", "name_en", "status", "membership", "in_belt", "location_precision", *extra]
-    frame = rows[[c for c in cols if c in rows.columns]].astype(object)
-    return frame.where(frame.notna(), None).to_dict("records")
+    cols = [c for c in ("id", "name_zh", "name_en", "status", "membership", "in_belt", "location_precision", *extra)
+            if c in rows.columns]
+    # column by column (a row-wise to_dict boxes every value on its own: 10x slower for a big belt)
+    values = [rows[c].astype(object).where(rows[c].notna(), None).tolist() for c in cols]
+    return [dict(zip(cols, row)) for row in zip(*values)]
+
+
+#: The columns of the joined projects and parks that corridor_standing reads.
+_STANDING_COLUMNS = ("id", "name_zh", "name_en", "status", "location_precision", "investment_cny_100m",
+                     "investment_cny_100m_qualifier", "plan_corridor_id", "belt_ids", "belt_ids_possible")
 
 
 def corridor_standing(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | None = None, *,
                       radii_km: Mapping[str, float] | None = None,
-                      joined_layers: Mapping[str, gpd.GeoDataFrame] | None = None) -> list[dict[str, object]]:
+                      joined_layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+                      members: bool = True) -> list[dict[str, object]]:
     """Per corridor: target vs known project investment (亿元) of projects named in the plan, of other projects
     certainly in the belt and of projects possibly in it (kept apart, never added), projects by status, parks
     (named, certainly and possibly in the belt, counted apart), the chains its themes fit, districts crossed
-    (WGS84 geometries, lengths geodesic).
+    (WGS84 geometries, lengths geodesic); with ``members``, also every member project and park (``projects``,
+    ``parks``: a big register puts hundreds of thousands in a belt).
 
     The 2021 target is investment to be *completed during 2021*; a project's figure is its total investment as
     reported, so the two are shown side by side, never as progress of one towards the other beyond
@@ -215,9 +225,11 @@ def corridor_standing(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | N
     districts = layers["districts"]
     geod = crs.geod()
     out = []
+    # only the columns the standing reads: every filter below then copies less (a belt may hold 100k+ records)
+    members_of = {name: j[name][[c for c in j[name].columns if c in _STANDING_COLUMNS]] for name in ("projects", "parks")}
     for corridor in layers["corridors"].itertuples():
-        projects = corridor_members(j["projects"], corridor.id, possible=True)
-        parks = corridor_members(j["parks"], corridor.id, possible=True)
+        projects = corridor_members(members_of["projects"], corridor.id, possible=True)
+        parks = corridor_members(members_of["parks"], corridor.id, possible=True)
         groups = {g: projects[projects["membership"].isin(m)] for g, m in MEMBERSHIP_GROUPS.items()}
         named_projects = groups["named"]
         known = {g: known_investment(rows) for g, rows in groups.items()}
@@ -259,12 +271,13 @@ def corridor_standing(layers: Mapping[str, gpd.GeoDataFrame], belt_km: float | N
             "projects_by_status_in_belt": _status_counts(groups["in_belt"]),
             "projects_by_status_possibly_in_belt": _status_counts(groups["possibly_in_belt"]),
             "projects_located_to_city": len(city_only["projects"]),
-            "projects": _member_records(projects, ("investment_cny_100m", "investment_cny_100m_qualifier")),
+            **({"projects": _member_records(projects, ("investment_cny_100m", "investment_cny_100m_qualifier"))}
+               if members else {}),
             "parks_named": int(parks["membership"].str.startswith("named").sum()),
             "parks_in_belt": int((parks["in_belt"] == "certain").sum()),
             "parks_possibly_in_belt": int((parks["in_belt"] == "possible").sum()),
             "parks_located_to_city": len(city_only["parks"]),
-            "parks": _member_records(parks),
+            **({"parks": _member_records(parks)} if members else {}),
             "chains": chain.chains_for_themes(getattr(corridor, "themes", "")),
             "districts_crossed": [{"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en}
                                   for d in crossed.itertuples()],

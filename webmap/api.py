@@ -230,24 +230,27 @@ def nearest() -> Response:
     return _table(gdf, fmt, "nearest", query={"layer": layer, "k": len(gdf)})
 
 
-def standing(data: Dataset) -> list[dict[str, Any]]:
-    """Every corridor's standing, with its ``source_id`` and its source's title, kind, date and publisher."""
-    corridors = data.layers["corridors"].set_index("id")
-    cols = [c for c in ("source_id", *citations.source_columns()) if c in corridors.columns]
-    out = []
-    for row in corridor_standing(data.layers, data.belt_km, joined_layers=data.joined):
-        cited = {c: formats.plain(corridors.at[row["id"], c]) for c in cols}
-        out.append({**row, **cited})
-    return out
+def standing(data: Dataset, members: bool = True) -> list[dict[str, Any]]:
+    """Every corridor's standing, with its ``source_id`` and its source's title, kind, date and publisher; with
+    ``members``, every member project and park too (without: computed once per data version and kept)."""
+    def compute() -> list[dict[str, Any]]:
+        corridors = data.layers["corridors"].set_index("id")
+        cols = [c for c in ("source_id", *citations.source_columns()) if c in corridors.columns]
+        return [{**row, **{c: formats.plain(corridors.at[row["id"], c]) for c in cols}}
+                for row in corridor_standing(data.layers, data.belt_km, joined_layers=data.joined, members=members)]
+
+    return compute() if members else data.cached(("standing", "no members"), compute)
 
 
 @bp.get("/corridors")
 def corridors() -> Response:
-    """Standing of every corridor against its 2021 investment target (``as_of``: as the ledger stood that day)."""
+    """Standing of every corridor against its 2021 investment target (``as_of``: as the ledger stood that day;
+    ``members=false``: without the lists of member projects and parks, which a big register makes long)."""
     args = request_args()
+    members = args.choice("members", ("true", "false"), "true") == "true"
     data = data_as_of(args)
     return respond({"belt_km": data.belt_km, "as_of": args.text("as_of"),
-                    "corridors": standing(data)})
+                    "corridors": standing(data, members)})
 
 
 @bp.get("/corridors/<corridor_id>")

@@ -12,6 +12,7 @@ from geo.dataset import Dataset, LiveDataset
 from geo.postgis import PostGISStore
 from geo.settings import Settings
 from geo.store import GeoPackageStore
+from webmap import memory
 
 #: Response header naming the data version an answer was computed from.
 VERSION_HEADER = "X-Data-Version"
@@ -73,3 +74,4 @@ def init_app(app: Flask) -> None:
     store = _database(settings.store) if settings.is_postgis else GeoPackageStore(settings.store)
     app.extensions["corridors_data"] = LiveDataset(store, settings.belt_km, radii_km=settings.radii_km)
     app.after_request(_tag_version)
+    on_new_snapshot(app, memory.settle)

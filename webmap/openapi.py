@@ -307,7 +307,9 @@ def document(title: str, data: Dataset | None = None) -> dict[str, Any]:
                                _param("format", "output format", _choice(["geojson", "json", "csv"])), ENCODING],
                 "responses": {**query_out, **_errors(400, 404)}}},
             "/api/corridors": {"get": {"summary": "Standing of every corridor against its 2021 target (亿元)",
-                                       "parameters": [AS_OF],
+                                       "parameters": [AS_OF, _param(
+                                           "members", "false: without the lists of member projects and parks",
+                                           _choice(["true", "false"]))],
                                        "responses": {**_ok("standing", "application/json", schema=obj),
                                                      **_errors(400)}}},
             "/api/corridors/{id}": {"get": {

@@ -159,6 +159,10 @@ def test_corridors_and_chain(client):
     doc = client.get("/api/corridors").get_json()
     assert [c["id"] for c in doc["corridors"]] == ["luo-ji-jiao", "luo-gong", "luo-mian", "luo-ru"]
     assert doc["corridors"][0]["investment_known_cny_100m"] is None
+    short = client.get("/api/corridors?members=false").get_json()["corridors"]  # the same, without member lists
+    assert short == [{k: v for k, v in c.items() if k not in ("projects", "parks")} for c in doc["corridors"]]
+    assert all(c["projects"] is not None for c in doc["corridors"]) and "projects" not in short[0]
+    assert client.get("/api/corridors?members=no").status_code == 400
     one = client.get("/api/corridors/luo-gong").get_json()
     # the foil project is located only to 偃师区, which the belt crosses: possibly in it, not present
     assert one["chain"]["scope"] == "corridor" and "foil" in one["chain"]["possible"]

@@ -62,7 +62,8 @@
   async function showStanding(day) {
     if (!standingBox || !root.dataset.standingUrl) return;
     const seq = ++standingSeq;
-    const url = root.dataset.standingUrl + (day ? `?as_of=${encodeURIComponent(day)}` : '');
+    const url = new URL(root.dataset.standingUrl, window.location.href);
+    if (day) url.searchParams.set('as_of', day);
     try {
       const resp = await fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
       if (!resp.ok) throw new Error(`${resp.status}`);
