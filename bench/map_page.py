@@ -154,15 +154,16 @@ def worker_rss_mb(master: int) -> list[float]:
     return sorted(out)
 
 
-def load_every_worker(base_url: str, settle_s: float = 3.0) -> None:
-    """Make both workers load the store (concurrent /readyz on new connections reach both), then wait while each
-    builds the big layers' tile sources in the background."""
+def load_every_worker(base_url: str) -> None:
+    """Make both workers load the store (concurrent requests on new connections reach both), then wait until each
+    has built in the background what a new snapshot prepares for the page (webmap.tiles.warm: the tile sources,
+    then the corridor standing, which these requests wait for)."""
     from concurrent.futures import ThreadPoolExecutor
     from urllib.request import urlopen
 
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda _: urlopen(base_url + "/readyz", timeout=900).read(), range(16)))
-    time.sleep(settle_s)
+    for path in ("/readyz", "/api/corridors?members=false"):
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: urlopen(base_url + path, timeout=900).read(), range(16)))
 
 
 def pct(values: list[float], q: float) -> float:

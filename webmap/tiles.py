@@ -21,7 +21,7 @@ from flask import Blueprint, Response
 from geo import filters, tiles
 from geo.dataset import Dataset
 from geo.errors import ValidationError
-from webmap.api import data_as_of, layer_filters, request_args, respond
+from webmap.api import data_as_of, layer_filters, request_args, respond, standing
 from webmap.data import current_data, current_settings
 
 bp = Blueprint("tiles", __name__)
@@ -50,12 +50,18 @@ def source_for(data: Dataset, layer: str, wanted: filters.Filters) -> tiles.Tile
 
 
 def warm(data: Dataset, big_features: int) -> None:
-    """Build, in the background, the unfiltered tile sources of the layers the map will draw from tiles (more
-    than ``big_features`` features), so that the first tiles of a new snapshot do not wait for them."""
+    """Build, in the background, what the map page asks of a new snapshot with big layers (more than
+    ``big_features`` features), so that its first visitor does not wait for it: the unfiltered tile sources of
+    those layers, then the corridor standing of the page's time panel."""
     big = [layer for layer in TILE_LAYERS if layer in data.layers and len(data.layers[layer]) > big_features]
+
+    def build() -> None:
+        for layer in big:
+            source_for(data, layer, filters.Filters())
+        standing(data, members=False)
+
     if big:
-        threading.Thread(target=lambda: [source_for(data, layer, filters.Filters()) for layer in big],
-                         name="warm-tiles", daemon=True).start()
+        threading.Thread(target=build, name="warm-tiles", daemon=True).start()
 
 
 def _cacheable(resp: Response) -> Response:

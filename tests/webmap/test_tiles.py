@@ -70,6 +70,7 @@ def test_a_new_snapshot_builds_the_big_layers_tile_sources_in_the_background(ser
     assert all(n == len(data.layers[name]) for name, n in built)  # unfiltered
     client.get("/readyz")  # the same snapshot: nothing built again
     assert len(built) == len(big)
+    assert ("standing", "no members") in data.memo._values  # the time panel's corridor standing too
 
 
 def test_a_json_tile_counts_its_records_per_chain_link(client):

@@ -213,7 +213,6 @@
       this.on('mouseout', this._onOut, this);
     },
 
-    /* the tile URLs name the data version (v=) once a count has told it: the server lets the browser keep them */
     /* a tile shows at once, without Leaflet's fade-in (the map's fadeAnimation): while tiles fade, the last zoom's
      * clusters stay drawn under the new ones for 250 ms, two sets of counts at once, and every frame repaints */
     _tileReady(coords, err, tile) {
@@ -227,6 +226,7 @@
       }
     },
 
+    /* a tile's element reaches PAD px over its neighbours, as its canvas does (TileCanvas) */
     _initTile(tile) {
       L.VectorGrid.Protobuf.prototype._initTile.call(this, tile);
       const size = this.getTileSize();
