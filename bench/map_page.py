@@ -163,7 +163,7 @@ def load_every_worker(base_url: str) -> None:
 
     for path in ("/readyz", "/api/corridors?members=false"):
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda _: urlopen(base_url + path, timeout=900).read(), range(16)))
+            list(pool.map(lambda url: urlopen(url, timeout=900).read(), [base_url + path] * 16))
 
 
 def pct(values: list[float], q: float) -> float:

@@ -45,6 +45,7 @@ from geo.schema import STATUSES
 POINTS_FROM_Z = 13
 #: Cells per tile side for the clusters (a cell is 256 / 8 = 32 px on screen).
 CELLS_PER_TILE = 8
+CELLS = CELLS_PER_TILE * CELLS_PER_TILE
 #: Most points in one tile; a denser tile is sent as clusters even at POINTS_FROM_Z and beyond. 500 points cover a
 #: tile (256 px, or 512 px drawn from the zoom above) with symbols already; more cost the server ~30 us and the
 #: browser ~20 us each per tile and say less than 64 counted clusters (1M projects: ~600 per tile at z13).
@@ -87,10 +88,6 @@ class Clusters:
         """The clusters whose cell lies in ``tile`` (one run of the sorted keys)."""
         first = tile_key(tile) * CELLS
         return slice(int(np.searchsorted(self.keys, first)), int(np.searchsorted(self.keys, first + CELLS)))
-
-
-#: Cells per tile.
-CELLS = CELLS_PER_TILE * CELLS_PER_TILE
 
 
 def tile_key(tile: mercantile.Tile) -> int:
@@ -196,8 +193,9 @@ class TileSource:
         z = POINTS_FROM_Z
         keys = cell_keys(*self._cells(z, self.x, self.y), z)
         tiles = keys // CELLS
-        self._order = np.argsort(_morton(tiles % (1 << z), tiles >> z), kind="stable")
-        self._tiles = _morton(tiles % (1 << z), tiles >> z)[self._order]
+        morton = _morton(tiles % (1 << z), tiles >> z)
+        self._order = np.argsort(morton, kind="stable")
+        self._tiles = morton[self._order]
         level = _group_records(keys, self.x, self.y, self.status_code)
         while True:
             self._clusters[z] = _clusters(level)
