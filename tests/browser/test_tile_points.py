@@ -152,6 +152,17 @@ def test_the_points_of_tiles_are_labelled_when_zoomed_in_and_clusters_are_not(pa
     drawn(page, "projects")
     page.evaluate("CorridorMap.placeLabels()")
     assert not [t for t in visible_feature_labels(page) if "中州时代" in t]
+    # a point with another symbol in its cell has no room for a label and is not offered one (a dense view of a
+    # big register makes no labels only to hide them); a point alone is
+    offered = page.evaluate("""() => { const t = CorridorMap.tileLayers.projects, map = CorridorMap.map;
+        const key = Object.keys(t._held).find(k => +k.split(':')[2] === t._tileZoom && t._held[k].length
+            && !t._held[k][0].properties.cluster);
+        const at = (dx, dy) => map.containerPointToLatLng(map.latLngToContainerPoint(map.getCenter()).add([dx, dy]));
+        const point = (id, latlng) => ({latlng, properties: {id, layer: 'projects', name_zh: id, name_en: id}});
+        for (let i = 0; i < 20; i++) t._held[key].push(point(`dense-${i}`, at(200 + (i % 5) * 3, 100 + 3 * (i / 5 | 0))));
+        t._held[key].push(point('lone', at(-300, -200)));
+        return t.labelPoints(map.getBounds()).map(p => p.properties.id); }""")
+    assert "lone" in offered and not [i for i in offered if i.startswith("dense-")]
     page_log.assert_clean()
 
 
