@@ -295,20 +295,22 @@
         const p = this._map.latLngToContainerPoint(latlng);
         return `${Math.floor(p.x / LABEL_ROOM)}:${Math.floor(p.y / LABEL_ROOM)}`;
       };
-      const alone = [];
+      const alone = [];  // [feature, its cell]
       for (const feats of this._heldIn(bounds)) {
         if (!feats.length || (feats[0].properties || {}).cluster) continue;
         const at = new Map();
         for (const f of feats) {
           if (!f.latlng || f.properties.cluster) continue;
           const spot = `${f.latlng.lat},${f.latlng.lng}`;
-          at.set(spot, at.has(spot) ? null : f);
-          if (at.get(spot) === f) { const c = cellOf(f.latlng); cells.set(c, (cells.get(c) || 0) + 1); }
+          if (at.has(spot)) { at.set(spot, null); continue; }
+          const cell = cellOf(f.latlng);
+          cells.set(cell, (cells.get(cell) || 0) + 1);
+          at.set(spot, [f, cell]);
         }
-        for (const f of at.values()) if (f && bounds.contains(f.latlng)) alone.push(f);
+        for (const held of at.values()) if (held && bounds.contains(held[0].latlng)) alone.push(held);
       }
-      for (const f of alone) {
-        if (cells.get(cellOf(f.latlng)) > 1) continue;
+      for (const [f, cell] of alone) {
+        if (cells.get(cell) > 1) continue;
         out.push({ key: `${this.options.layer}:${f.properties.id}`, layer: this.options.layer, latlng: f.latlng,
           properties: f.properties });
         if (out.length >= max) break;
